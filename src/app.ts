@@ -1,0 +1,94 @@
+import cors from '@fastify/cors'
+import helmet from '@fastify/helmet'
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify'
+import { likeRoutes } from './modules/likes/index.ts'
+import { ensureProfile, meRoutes, profileRoutes } from './modules/profiles/index.ts'
+import { authorStoryRoutes, storyRoutes } from './modules/stories/index.ts'
+import { trendingRoutes } from './modules/trending/index.ts'
+import { authPlugin } from './platform/auth/plugin.ts'
+import type { Platform } from './platform/create-context.ts'
+import { corsOriginPolicy } from './platform/http/cors.ts'
+import { docsRoutes, swaggerPlugin } from './platform/http/docs.ts'
+import { installErrorHandlers } from './platform/http/error-handler.ts'
+import { healthPlugin } from './platform/http/health.ts'
+import { requestIdFrom } from './platform/http/request-id.ts'
+import { installValidators, normalizeRequestText } from './platform/http/validation.ts'
+import { metricsPlugin } from './platform/observability/metrics.ts'
+
+/** Builds the HTTP API on an opened platform; one file shows every mounted prefix. */
+export async function buildApp(platform: Platform): Promise<FastifyInstance> {
+  const { ctx, auth } = platform
+  const app = Fastify({
+    loggerInstance: ctx.log as FastifyBaseLogger,
+    genReqId: requestIdFrom,
+    // One access line per request is written by the metrics plugin instead.
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: ctx.config.BODY_LIMIT_BYTES,
+    trustProxy: ctx.config.TRUST_PROXY ? ctx.config.TRUST_PROXY.split(',').map((s) => s.trim()) : false,
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
+    // Headers and request bodies must arrive promptly; a slow client cannot hold a socket forever.
+    requestTimeout: 30_000,
+    connectionTimeout: 60_000,
+    keepAliveTimeout: 65_000,
+    return503OnClosing: true,
+  }).withTypeProvider<TypeBoxTypeProvider>()
+
+  app.decorate('ctx', ctx)
+  installValidators(app)
+  installErrorHandlers(app)
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id)
+  })
+  app.addHook('preValidation', normalizeRequestText)
+
+  await app.register(helmet, {
+    contentSecurityPolicy: { directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } },
+    crossOriginResourcePolicy: { policy: 'same-site' },
+  })
+  await app.register(cors, {
+    origin: corsOriginPolicy(ctx.config),
+    methods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'],
+    allowedHeaders: [
+      'authorization',
+      'content-type',
+      'if-match',
+      'if-none-match',
+      'idempotency-key',
+      'x-request-id',
+    ],
+    exposedHeaders: [
+      'location',
+      'etag',
+      'x-request-id',
+      'retry-after',
+      'ratelimit-limit',
+      'ratelimit-remaining',
+      'ratelimit-reset',
+    ],
+    maxAge: 600,
+  })
+  await app.register(metricsPlugin)
+  await app.register(swaggerPlugin)
+  await app.register(healthPlugin, { database: ctx.database })
+  await app.register(authPlugin, {
+    verify: auth.verify,
+    resolveProfile: (identity) => ensureProfile(ctx, identity),
+  })
+
+  if (auth.devJwks) {
+    const jwks = auth.devJwks
+    app.get('/.well-known/jwks.json', { schema: { hide: true } }, async () => jwks)
+  }
+  await app.register(meRoutes, { prefix: '/v1/me' })
+  await app.register(profileRoutes, { prefix: '/v1/profiles' })
+  await app.register(authorStoryRoutes, { prefix: '/v1/profiles' })
+  await app.register(storyRoutes, { prefix: '/v1/stories' })
+  await app.register(likeRoutes, { prefix: '/v1/stories' })
+  await app.register(trendingRoutes, { prefix: '/v1/trending' })
+  await app.register(docsRoutes)
+
+  app.addHook('onReady', async () => ctx.jobs.start())
+  app.addHook('onClose', async () => platform.close())
+  return app
+}

@@ -1,0 +1,122 @@
+import { parseArgs } from 'node:util'
+import pino from 'pino'
+import { loadConfigOrExit } from '../config/index.ts'
+import { loadOrCreateDevKey, signDevToken } from '../platform/auth/dev-idp.ts'
+import { DataDirInUseError } from '../platform/db/data-dir-lock.ts'
+import { openDatabase } from '../platform/db/database.ts'
+import { migrate } from '../platform/db/migrate.ts'
+import { loggerOptions } from '../platform/observability/logger.ts'
+import { seedData } from './seed.ts'
+
+const USAGE = `usage: inkwell <command> [options]
+
+commands:
+  serve                       run the HTTP API (same as npm start)
+  worker                      run the background worker
+  migrate                     apply SQL migrations (DATABASE_DIRECT_URL, else DATABASE_URL, else DATA_DIR)
+  seed --users N --stories M  insert demo data
+  token --sub S [--role R]... [--email E] [--ttl 1h]
+                              print a development-IdP token (AUTH_DEV only)
+`
+
+const [command, ...rest] = process.argv.slice(2)
+
+function fail(message: string, code = 2): never {
+  process.stderr.write(`${message}\n`)
+  process.exit(code)
+}
+
+function positiveInt(value: string | undefined, name: string, fallback: number): number {
+  if (value === undefined) return fallback
+  const n = Number(value)
+  if (!Number.isInteger(n) || n < 0) fail(`--${name} must be a whole number`)
+  return n
+}
+
+/** "90s", "15m", "1h", "7d" → seconds. */
+export function parseDuration(text: string): number {
+  const match = /^(\d+)([smhd])$/.exec(text)
+  if (!match) fail(`--ttl must look like 90s, 15m, 1h or 7d`)
+  return Number(match[1]) * { s: 1, m: 60, h: 3600, d: 86400 }[match[2] as 's' | 'm' | 'h' | 'd']
+}
+
+async function withDatabase(
+  purpose: string,
+  fn: (db: Awaited<ReturnType<typeof openDatabase>>) => Promise<void>,
+) {
+  const { config } = loadConfigOrExit()
+  const log = pino(loggerOptions(config.LOG_LEVEL))
+  const url = config.DATABASE_DIRECT_URL ?? config.DATABASE_URL
+  let database: Awaited<ReturnType<typeof openDatabase>>
+  try {
+    database = await openDatabase({ ...config, DATABASE_URL: url }, log, purpose)
+  } catch (err) {
+    if (err instanceof DataDirInUseError) fail(err.message, 1)
+    throw err
+  }
+  try {
+    await fn(database)
+  } finally {
+    await database.close()
+  }
+}
+
+switch (command) {
+  case 'serve':
+    await import('../server.ts')
+    break
+  case 'worker':
+    await import('../worker.ts')
+    break
+  case 'migrate':
+    await withDatabase('migrate', async (database) => {
+      const applied = await migrate(database, pino(loggerOptions('warn')))
+      process.stdout.write(applied.length ? `applied: ${applied.join(', ')}\n` : 'database is up to date\n')
+    })
+    break
+  case 'seed': {
+    const { values } = parseArgs({
+      args: rest,
+      options: { users: { type: 'string' }, stories: { type: 'string' } },
+    })
+    const users = positiveInt(values.users, 'users', 100)
+    const stories = positiveInt(values.stories, 'stories', 1000)
+    await withDatabase('seed', async (database) => {
+      const log = pino(loggerOptions('info'))
+      await migrate(database, log)
+      await seedData(database, log, { users, stories })
+    })
+    break
+  }
+  case 'token': {
+    const { values } = parseArgs({
+      args: rest,
+      options: {
+        sub: { type: 'string' },
+        role: { type: 'string', multiple: true },
+        email: { type: 'string' },
+        ttl: { type: 'string', default: '1h' },
+      },
+    })
+    if (!values.sub) fail('token: --sub is required')
+    const { config } = loadConfigOrExit()
+    if (!config.AUTH_DEV) fail('token: the development identity provider is off (AUTH_DEV)', 1)
+    const key = await loadOrCreateDevKey(config.DATA_DIR)
+    const token = await signDevToken(key, {
+      subject: values.sub,
+      roles: values.role ?? [],
+      email: values.email,
+      ttlSeconds: parseDuration(values.ttl!),
+      rolesClaim: config.AUTH_ROLES_CLAIM,
+    })
+    process.stdout.write(`${token}\n`)
+    break
+  }
+  case undefined:
+  case 'help':
+  case '--help':
+    process.stdout.write(USAGE)
+    break
+  default:
+    fail(`unknown command "${command}"\n\n${USAGE}`)
+}

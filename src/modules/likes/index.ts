@@ -1,0 +1,2 @@
+export { storyLikes } from './likes.table.ts'
+export { likeRoutes } from './routes.ts'

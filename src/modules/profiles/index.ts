@@ -1,0 +1,5 @@
+export { profiles } from './profiles.table.ts'
+export { adjustPublishedStoryCount, findProfileIdByUsername } from './queries.ts'
+export { meRoutes, profileRoutes } from './routes.ts'
+export { AuthorSummary } from './schemas.ts'
+export { ensureProfile } from './service.ts'

@@ -1,0 +1,3 @@
+export { authorStoryRoutes, storyRoutes } from './routes.ts'
+export { StoryIdParams, StoryListItem } from './schemas.ts'
+export { stories } from './stories.table.ts'

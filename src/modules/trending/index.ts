@@ -1,0 +1,1 @@
+export { trendingRoutes } from './routes.ts'

@@ -1,0 +1,23 @@
+import type { Logger } from 'pino'
+import type { Config } from '../config/schema.ts'
+import type { Cache } from './cache/cache.ts'
+import type { Database, Db } from './db/database.ts'
+import type { CursorCodec } from './http/cursor.ts'
+import type { JobRunner } from './jobs/runner.ts'
+
+/** What modules receive: the parsed config and every infrastructure adapter. */
+export interface AppContext {
+  config: Readonly<Config>
+  database: Database
+  db: Db
+  cache: Cache
+  jobs: JobRunner
+  cursors: CursorCodec
+  log: Logger
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    ctx: AppContext
+  }
+}

@@ -1,0 +1,70 @@
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { AppError, type ErrorCode, errorCatalogue } from './errors.ts'
+import { problemBody } from './problem.ts'
+import { toFieldErrors } from './validation.ts'
+
+const byFastifyCode: Record<string, ErrorCode> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: 'payload_too_large',
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'unsupported_media_type',
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'bad_request',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'malformed_json',
+  FST_ERR_CTP_INVALID_JSON_BODY: 'malformed_json',
+}
+
+const byStatus: Record<number, ErrorCode> = {
+  400: 'bad_request',
+  401: 'unauthenticated',
+  403: 'forbidden',
+  404: 'not_found',
+  405: 'method_not_allowed',
+  406: 'not_acceptable',
+  413: 'payload_too_large',
+  415: 'unsupported_media_type',
+  429: 'rate_limited',
+  503: 'service_unavailable',
+}
+
+function send(reply: FastifyReply, error: AppError, requestId: string) {
+  for (const [name, value] of Object.entries(error.options.headers ?? {})) reply.header(name, value)
+  return reply
+    .code(error.status)
+    .type('application/problem+json')
+    .send(problemBody(error.code, error.message, requestId, error.options.errors))
+}
+
+/** Maps anything thrown to an RFC 9457 body; the one place that does it. */
+function toAppError(error: FastifyError): AppError {
+  if (error instanceof AppError) return error
+  if (error.validation) {
+    return new AppError('validation_failed', 'The request does not match the schema', {
+      errors: toFieldErrors(error.validation, error.validationContext ?? 'request'),
+    })
+  }
+  const mapped = byFastifyCode[error.code]
+  if (mapped) return new AppError(mapped, errorCatalogue[mapped].title)
+  if (error instanceof SyntaxError && error.statusCode === 400)
+    return new AppError('malformed_json', 'The body is not valid JSON')
+  const status = error.statusCode ?? 500
+  if (status >= 400 && status < 500) return new AppError(byStatus[status] ?? 'bad_request', error.message)
+  if (status === 503) return new AppError('service_unavailable', 'The service is temporarily unavailable')
+  return new AppError('internal_error', 'An unexpected error occurred', { cause: error })
+}
+
+export function installErrorHandlers(app: FastifyInstance): void {
+  app.setErrorHandler((error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
+    const appError = toAppError(error)
+    if (appError.status >= 500) request.log.error({ err: error }, 'request failed')
+    else if (appError.code === 'bad_request') request.log.info({ err: error }, 'bad request')
+    return send(reply, appError, request.id)
+  })
+  app.setNotFoundHandler((request, reply) =>
+    send(
+      reply,
+      new AppError(
+        'route_not_found',
+        `No route ${request.method} ${request.url.split('?')[0]!.slice(0, 200)}`,
+      ),
+      request.id,
+    ),
+  )
+}

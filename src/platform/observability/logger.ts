@@ -1,0 +1,25 @@
+import type { LoggerOptions } from 'pino'
+
+/** Paths pino replaces with "[redacted]" wherever they appear in a log line. */
+export const REDACT_PATHS = [
+  'req.headers.authorization',
+  'req.headers.cookie',
+  'headers.authorization',
+  'headers.cookie',
+  'res.headers["set-cookie"]',
+  '*.password',
+  '*.token',
+  '*.secret',
+  '*.SECRET_KEY',
+  '*.DATABASE_URL',
+  '*.REDIS_URL',
+]
+
+export function loggerOptions(level: string): LoggerOptions {
+  return {
+    level,
+    redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+    timestamp: () => `,"time":"${new Date().toISOString()}"`,
+    formatters: { level: (label) => ({ level: label }) },
+  }
+}
