@@ -45,6 +45,15 @@ function counter(statements: { count: number }): DrizzleLogger {
   }
 }
 
+/** Closing twice (a test that breaks the database, then the app's own shutdown) is harmless. */
+function once(close: () => Promise<void>): () => Promise<void> {
+  let closing: Promise<void> | undefined
+  return () => {
+    closing ??= close()
+    return closing
+  }
+}
+
 export async function openDatabase(
   settings: DatabaseSettings,
   log: Logger,
@@ -79,13 +88,13 @@ async function openPglite(dataDir: string, log: Logger, purpose: string): Promis
     async ping() {
       await client.query('SELECT 1')
     },
-    async close() {
+    close: once(async () => {
       try {
         await client.close()
       } finally {
         lock.release()
       }
-    },
+    }),
   }
 }
 
@@ -128,8 +137,6 @@ async function openPostgres(url: string, max: number, log: Logger): Promise<Data
     async ping() {
       await pool.query('SELECT 1')
     },
-    async close() {
-      await pool.end()
-    },
+    close: once(() => pool.end()),
   }
 }

@@ -19,6 +19,8 @@ export interface JobDefinition<P = unknown> {
 export interface JobRunner {
   register<P>(definition: JobDefinition<P>): void
   enqueue<P>(name: string, payload: P): Promise<void>
+  /** Runs a job now and waits for it (operators' "run now", and tests). */
+  runNow<P>(name: string, payload?: P): Promise<void>
   start(): void
   stop(): Promise<void>
 }
@@ -28,6 +30,12 @@ export function createInProcessRunner(log: Logger): JobRunner {
   const timers: NodeJS.Timeout[] = []
   const running = new Set<Promise<void>>()
   let stopped = false
+
+  const definitionOf = (name: string) => {
+    const definition = definitions.get(name)
+    if (!definition) throw new Error(`unknown job ${name}`)
+    return definition
+  }
 
   const execute = (definition: JobDefinition<never>, payload: unknown): Promise<void> => {
     const attempts = definition.attempts ?? 3
@@ -53,11 +61,10 @@ export function createInProcessRunner(log: Logger): JobRunner {
       definitions.set(definition.name, definition as JobDefinition<never>)
     },
     async enqueue(name, payload) {
-      const definition = definitions.get(name)
-      if (!definition) throw new Error(`unknown job ${name}`)
       if (stopped) throw new Error(`job runner stopped; ${name} not run`)
-      void execute(definition, payload)
+      void execute(definitionOf(name), payload)
     },
+    runNow: (name, payload) => execute(definitionOf(name), payload),
     start() {
       for (const definition of definitions.values()) {
         if (!definition.everyMs) continue

@@ -1,0 +1,133 @@
+import assert from 'node:assert/strict'
+import { describe, test } from 'node:test'
+import { assertProblem, createUser, publishStory } from './helpers/api.ts'
+import { buildTestApp, unique } from './helpers/app.ts'
+
+const t = await buildTestApp({ BODY_LIMIT_BYTES: '200000', CORS_ORIGINS: 'https://app.example.com' })
+const { app } = t
+const alice = await createUser(t, unique('edge'))
+
+describe('errors at the edge', () => {
+  test('an unknown route is a 404 problem', async () => {
+    assertProblem(await app.inject({ method: 'GET', url: '/v1/nope' }), 404, 'route_not_found')
+  })
+
+  test('malformed JSON is a 400', async () => {
+    const res = await app.inject({
+      method: 'POST',
+      url: '/v1/stories',
+      headers: { ...alice.headers, 'content-type': 'application/json' },
+      payload: '{"title": "x", ',
+    })
+    assertProblem(res, 400, 'malformed_json')
+  })
+
+  test('a prototype-poisoning body is refused', async () => {
+    const res = await app.inject({
+      method: 'POST',
+      url: '/v1/stories',
+      headers: { ...alice.headers, 'content-type': 'application/json' },
+      payload: '{"title":"x","body":"y","__proto__":{"admin":true}}',
+    })
+    assert.equal(res.statusCode, 400)
+  })
+
+  test('a body over BODY_LIMIT_BYTES is a 413', async () => {
+    const res = await app.inject({
+      method: 'POST',
+      url: '/v1/stories',
+      headers: alice.headers,
+      payload: { title: 'big', body: 'x'.repeat(250_000) },
+    })
+    assertProblem(res, 413, 'payload_too_large')
+  })
+
+  test('a wrong content type is a 415', async () => {
+    const res = await app.inject({
+      method: 'POST',
+      url: '/v1/stories',
+      headers: { ...alice.headers, 'content-type': 'text/plain' },
+      payload: 'title=x',
+    })
+    assertProblem(res, 415, 'unsupported_media_type')
+  })
+
+  test('a malformed Authorization header or token is a 401 invalid_token, even on a public route', async () => {
+    for (const authorization of ['Basic abc', 'Bearer', 'Bearer a.b.c', `Bearer ${'x'.repeat(9000)}`]) {
+      const res = await app.inject({ method: 'GET', url: '/v1/stories', headers: { authorization } })
+      assertProblem(res, 401, 'invalid_token')
+      assert.match(String(res.headers['www-authenticate']), /^Bearer/)
+    }
+  })
+
+  test('an expired token is a 401 token_expired', async () => {
+    const token = await t.token(unique('late'), { ttlSeconds: -120 })
+    const res = await app.inject({
+      method: 'GET',
+      url: '/v1/me',
+      headers: { authorization: `Bearer ${token}` },
+    })
+    assertProblem(res, 401, 'token_expired')
+  })
+
+  test('a 5xx body says nothing internal', async () => {
+    // The stories table is dropped under a running app only in a throwaway copy: simulate a
+    // failure by closing the database, then ask for data.
+    const broken = await buildTestApp()
+    await broken.platform.ctx.database.close()
+    const res = await broken.app.inject({ method: 'GET', url: '/v1/stories' })
+    const body = assertProblem(res, 500, 'internal_error')
+    assert.equal(body.detail, 'An unexpected error occurred')
+    assert.doesNotMatch(res.body, /stack|pglite|postgres|select/i)
+  })
+})
+
+describe('request ids, headers and CORS', () => {
+  test('a well-formed X-Request-Id is echoed; a malformed one is replaced', async () => {
+    const ok = await app.inject({
+      method: 'GET',
+      url: '/healthz',
+      headers: { 'x-request-id': 'req-123.abc' },
+    })
+    assert.equal(ok.headers['x-request-id'], 'req-123.abc')
+    const bad = await app.inject({ method: 'GET', url: '/healthz', headers: { 'x-request-id': 'bad id\nx' } })
+    assert.notEqual(bad.headers['x-request-id'], 'bad id\nx')
+    assert.match(String(bad.headers['x-request-id']), /^[0-9a-f-]{36}$/)
+  })
+
+  test('security headers are on every response, errors included', async () => {
+    for (const url of ['/v1/stories', '/v1/nope']) {
+      const res = await app.inject({ method: 'GET', url })
+      assert.equal(res.headers['x-content-type-options'], 'nosniff')
+      assert.match(String(res.headers['content-security-policy']), /default-src 'none'/)
+      assert.ok(res.headers['strict-transport-security'])
+      assert.equal(res.headers['x-frame-options'], 'SAMEORIGIN')
+    }
+  })
+
+  test('CORS admits CORS_ORIGINS and localhost in development, nothing else', async () => {
+    const preflight = (origin: string) =>
+      app.inject({
+        method: 'OPTIONS',
+        url: '/v1/stories',
+        headers: { origin, 'access-control-request-method': 'POST' },
+      })
+    assert.equal(
+      (await preflight('https://app.example.com')).headers['access-control-allow-origin'],
+      'https://app.example.com',
+    )
+    assert.equal(
+      (await preflight('http://localhost:5173')).headers['access-control-allow-origin'],
+      'http://localhost:5173',
+    )
+    assert.equal(
+      (await preflight('https://evil.example.net')).headers['access-control-allow-origin'],
+      undefined,
+    )
+  })
+
+  test('trailing slashes reach the same route', async () => {
+    const story = await publishStory(app, alice.headers)
+    assert.equal((await app.inject({ method: 'GET', url: `/v1/stories/${story.id}/` })).statusCode, 200)
+  })
+})
