@@ -46,7 +46,9 @@ function run(command, commandArgs, extraEnv = {}) {
 
 let cleanup = async () => {}
 if (services) {
-  const adminUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test'
+  // Databases are created straight on PostgreSQL even when the suite runs through pgbouncer.
+  const appUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test'
+  const adminUrl = process.env.DATABASE_DIRECT_URL ?? appUrl
   const database = `inkwell_test_${runId}`
   const admin = new pg.Client({ connectionString: adminUrl })
   await admin.connect()
@@ -57,7 +59,7 @@ if (services) {
     u.pathname = `/${database}`
     return u.toString()
   }
-  env.DATABASE_URL = withDb(adminUrl)
+  env.DATABASE_URL = withDb(appUrl)
   if (process.env.DATABASE_DIRECT_URL) env.DATABASE_DIRECT_URL = withDb(process.env.DATABASE_DIRECT_URL)
   env.REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
   env.REDIS_KEY_PREFIX = `inkwell:test:${runId}:`
@@ -94,8 +96,10 @@ if (migrateStatus !== 0) {
 }
 env.INKWELL_TEST_TEMPLATE = template
 
+// *.services.test.ts need a real PostgreSQL/Redis (EXPLAIN plans, pool exhaustion, replicas): services runs only.
+const allTests = [...findTests(join(root, 'src')), ...findTests(join(root, 'test'))]
 const testFiles =
-  files.length > 0 ? files : [...findTests(join(root, 'src')), ...findTests(join(root, 'test'))]
+  files.length > 0 ? files : allTests.filter((f) => services || !f.endsWith('.services.test.ts'))
 const status = run(process.execPath, [
   '--import',
   'tsx',

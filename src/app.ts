@@ -2,6 +2,9 @@ import cors from '@fastify/cors'
 import helmet from '@fastify/helmet'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify'
+import { trustedProxies } from './config/network.ts'
+import { registerJobs } from './jobs.ts'
+import { auditPlugin, auditRoutes } from './modules/audit/index.ts'
 import { likeRoutes } from './modules/likes/index.ts'
 import { ensureProfile, meRoutes, profileRoutes } from './modules/profiles/index.ts'
 import { authorStoryRoutes, storyRoutes } from './modules/stories/index.ts'
@@ -9,12 +12,15 @@ import { trendingRoutes } from './modules/trending/index.ts'
 import { authPlugin } from './platform/auth/plugin.ts'
 import type { Platform } from './platform/create-context.ts'
 import { corsOriginPolicy } from './platform/http/cors.ts'
+import { deadlinePlugin } from './platform/http/deadline.ts'
 import { docsRoutes, swaggerPlugin } from './platform/http/docs.ts'
 import { installErrorHandlers } from './platform/http/error-handler.ts'
 import { healthPlugin } from './platform/http/health.ts'
+import { loadSheddingPlugin } from './platform/http/load-shedding.ts'
 import { requestIdFrom } from './platform/http/request-id.ts'
 import { installValidators, normalizeRequestText } from './platform/http/validation.ts'
 import { metricsPlugin } from './platform/observability/metrics.ts'
+import { rateLimitPlugin } from './platform/ratelimit/plugin.ts'
 
 /** Builds the HTTP API on an opened platform; one file shows every mounted prefix. */
 export async function buildApp(platform: Platform): Promise<FastifyInstance> {
@@ -25,16 +31,21 @@ export async function buildApp(platform: Platform): Promise<FastifyInstance> {
     // One access line per request is written by the metrics plugin instead.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: ctx.config.BODY_LIMIT_BYTES,
-    trustProxy: ctx.config.TRUST_PROXY ? ctx.config.TRUST_PROXY.split(',').map((s) => s.trim()) : false,
+    trustProxy: trustedProxies(ctx.config),
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
     // Headers and request bodies must arrive promptly; a slow client cannot hold a socket forever.
     requestTimeout: 30_000,
     connectionTimeout: 60_000,
     keepAliveTimeout: 65_000,
-    return503OnClosing: true,
+    // Once closing, a request still arriving on an open connection is served (with
+    // Connection: close) rather than refused: the load balancer already routes elsewhere.
+    return503OnClosing: false,
   }).withTypeProvider<TypeBoxTypeProvider>()
 
   app.decorate('ctx', ctx)
+  registerJobs(ctx)
+  // JSON only: any other body type is a 415 rather than a string the schema then refuses.
+  app.removeContentTypeParser(['text/plain'])
   installValidators(app)
   installErrorHandlers(app)
   app.addHook('onRequest', async (request, reply) => {
@@ -68,11 +79,24 @@ export async function buildApp(platform: Platform): Promise<FastifyInstance> {
     ],
     maxAge: 600,
   })
-  await app.register(metricsPlugin)
+  await app.register(metricsPlugin, { extra: platform.metrics })
+  await app.register(deadlinePlugin, { timeoutMs: ctx.config.REQUEST_TIMEOUT_MS })
+  await app.register(loadSheddingPlugin, { settings: ctx.config })
   await app.register(swaggerPlugin)
-  await app.register(healthPlugin, { database: ctx.database })
+  await app.register(healthPlugin, { database: ctx.database, cache: ctx.cache, config: ctx.config })
+  // Before authentication, so a refused token is recorded with its request's source.
+  await app.register(auditPlugin)
+  // The per-IP limit's onRequest hook must run before authentication's (JWT verification).
+  await app.register(rateLimitPlugin, {
+    settings: ctx.config,
+    redis: platform.redis,
+    // Story creation is the spam path: it gets the tight `expensive` class.
+    expensiveRoutes: ['POST /v1/stories/'],
+    exemptRoutes: ['/healthz', '/readyz', '/metrics'],
+    // 429s reach the audit log through the audit plugin's own onResponse hook.
+  })
   await app.register(authPlugin, {
-    verify: auth.verify,
+    auth,
     resolveProfile: (identity) => ensureProfile(ctx, identity),
   })
 
@@ -86,6 +110,7 @@ export async function buildApp(platform: Platform): Promise<FastifyInstance> {
   await app.register(storyRoutes, { prefix: '/v1/stories' })
   await app.register(likeRoutes, { prefix: '/v1/stories' })
   await app.register(trendingRoutes, { prefix: '/v1/trending' })
+  await app.register(auditRoutes, { prefix: '/v1/admin' })
   await app.register(docsRoutes)
 
   app.addHook('onReady', async () => ctx.jobs.start())

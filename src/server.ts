@@ -5,14 +5,15 @@ import { seedDemoIfEmpty } from './cli/seed.ts'
 import { loadConfigOrExit } from './config/index.ts'
 import { createPlatform } from './platform/create-context.ts'
 import { DataDirInUseError } from './platform/db/data-dir-lock.ts'
+import { shutDownGracefully, shutdownBudgetMs } from './platform/http/shutdown.ts'
 import { loggerOptions } from './platform/observability/logger.ts'
 
-const { config } = loadConfigOrExit()
+const { config, secrets } = await loadConfigOrExit()
 const log = pino(loggerOptions(config.LOG_LEVEL))
 
 let platform: Awaited<ReturnType<typeof createPlatform>>
 try {
-  platform = await createPlatform(config, log)
+  platform = await createPlatform(config, log, { secrets })
 } catch (err) {
   if (err instanceof DataDirInUseError) {
     log.fatal(err.message)
@@ -25,13 +26,15 @@ if (platform.ctx.database.freshlyCreated && config.SEED_DEMO)
 
 const app = await buildApp(platform)
 
-// SIGTERM/SIGINT: stop accepting, let in-flight requests finish, flush and close
-// pools, exit 0. A second signal, or SHUTDOWN_TIMEOUT_MS passing, exits at once.
-closeWithGrace({ delay: config.SHUTDOWN_TIMEOUT_MS, logger: log }, async ({ signal, err }) => {
+// SIGTERM: readiness 503 and drain, stop accepting, finish in-flight requests, close
+// pools, exit 0 (see shutdown.ts). SIGINT (a person at a terminal) skips the drain.
+// A second signal exits at once; so does exceeding the whole budget.
+const shutdownTimes = { drainMs: config.SHUTDOWN_DRAIN_MS, timeoutMs: config.SHUTDOWN_TIMEOUT_MS }
+closeWithGrace({ delay: shutdownBudgetMs(shutdownTimes), logger: log }, async ({ signal, err }) => {
   if (err) log.error({ err }, 'fatal error; shutting down')
   else log.info({ signal }, 'shutting down')
-  app.lifecycle.shuttingDown = true
-  await app.close()
+  const drainMs = signal === 'SIGTERM' ? shutdownTimes.drainMs : 0
+  await shutDownGracefully(app, { ...shutdownTimes, drainMs }, log)
 })
 
 await app.listen({ host: config.HOST, port: config.PORT })

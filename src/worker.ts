@@ -1,17 +1,50 @@
+import closeWithGrace from 'close-with-grace'
+import pino from 'pino'
+import { buildApp } from './app.ts'
 import { loadConfigOrExit } from './config/index.ts'
+import { createPlatform } from './platform/create-context.ts'
+import { queueRedisUrl } from './platform/jobs/index.ts'
+import { startMonitor } from './platform/jobs/monitor.ts'
+import { loggerOptions } from './platform/observability/logger.ts'
 
 /**
- * The worker process consumes queued jobs from Redis. In the embedded default the
- * API runs the same jobs in-process, so there is nothing for a worker to do.
+ * The worker consumes the BullMQ queues and owns the periodic schedules. It builds
+ * the same app as the API (so every module registers the same job definitions) but
+ * serves no API; its port (WORKER_PORT) has /metrics and /healthz only.
  */
-const { config } = loadConfigOrExit()
-if (!config.REDIS_URL) {
-  process.stderr.write(
-    'inkwell worker: REDIS_URL is not set. Without Redis, `npm start` runs every background job in-process; a separate worker has nothing to consume.\n',
-  )
+const { config, secrets } = await loadConfigOrExit()
+function refuse(message: string): never {
+  process.stderr.write(`inkwell worker: ${message}\n`)
   process.exit(78)
 }
-process.stderr.write(
-  'inkwell worker: queue-backed workers are not available in this release; jobs run inside the API process.\n',
+if (!queueRedisUrl(config)) {
+  refuse('neither QUEUE_REDIS_URL nor REDIS_URL is set. Without Redis, `npm start` runs every job in-process.')
+}
+if (!config.DATABASE_URL) {
+  refuse('DATABASE_URL is not set: the embedded PGlite database belongs to the API process alone.')
+}
+const log = pino(loggerOptions(config.LOG_LEVEL)).child({ process: 'worker' })
+const platform = await createPlatform(config, log, { secrets, role: 'worker' })
+const app = await buildApp(platform)
+await app.ready()
+const monitor = await startMonitor(
+  platform.jobs,
+  platform.ctx.database,
+  { host: config.HOST, port: config.WORKER_PORT, extra: platform.metrics.filter((m) => !platform.jobs.metrics.includes(m)) },
+  log,
 )
-process.exit(78)
+
+// SIGTERM: stop taking jobs, let active ones finish within WORKER_SHUTDOWN_TIMEOUT_MS
+// (past it they return to the queue through BullMQ's stalled-job check), close, exit 0.
+closeWithGrace({ delay: config.WORKER_SHUTDOWN_TIMEOUT_MS + 10_000, logger: log }, async ({ signal, err }) => {
+  if (err) log.error({ err }, 'fatal error; shutting down')
+  else log.info({ signal }, 'worker shutting down')
+  await monitor.close()
+  await app.close()
+  log.info('worker stopped')
+})
+
+log.info(
+  { port: monitor.port, jobs: platform.ctx.jobs.definitions().map((d) => d.name) },
+  `inkwell worker ready; monitoring on http://${config.HOST}:${monitor.port}`,
+)

@@ -6,6 +6,9 @@ import { DataDirInUseError } from '../platform/db/data-dir-lock.ts'
 import { openDatabase } from '../platform/db/database.ts'
 import { migrate } from '../platform/db/migrate.ts'
 import { loggerOptions } from '../platform/observability/logger.ts'
+import { runAuditCommand } from './audit-command.ts'
+import { runConfigCommand } from './config-command.ts'
+import { runSecretCommand } from './secret-command.ts'
 import { seedData } from './seed.ts'
 
 const USAGE = `usage: inkwell <command> [options]
@@ -17,6 +20,12 @@ commands:
   seed --users N --stories M  insert demo data
   token --sub S [--role R]... [--email E] [--ttl 1h]
                               print a development-IdP token (AUTH_DEV only)
+  config check [--production] [--json]
+                              effective configuration, secrets redacted, source of each value
+  config docs                 print docs/configuration.md from the schema
+  secret generate [--bytes N] print a strong SECRET_KEY
+  audit verify [--json]       check the audit log's hash chain (exit 1 when broken)
+  audit seal | audit purge    seal pending audit rows / apply AUDIT_RETENTION_DAYS now
 `
 
 const [command, ...rest] = process.argv.slice(2)
@@ -44,7 +53,8 @@ async function withDatabase(
   purpose: string,
   fn: (db: Awaited<ReturnType<typeof openDatabase>>) => Promise<void>,
 ) {
-  const { config } = loadConfigOrExit()
+  const { config, secrets } = await loadConfigOrExit()
+  secrets.close()
   const log = pino(loggerOptions(config.LOG_LEVEL))
   const url = config.DATABASE_DIRECT_URL ?? config.DATABASE_URL
   let database: Awaited<ReturnType<typeof openDatabase>>
@@ -99,7 +109,8 @@ switch (command) {
       },
     })
     if (!values.sub) fail('token: --sub is required')
-    const { config } = loadConfigOrExit()
+    const { config, secrets } = await loadConfigOrExit()
+    secrets.close()
     if (!config.AUTH_DEV) fail('token: the development identity provider is off (AUTH_DEV)', 1)
     const key = await loadOrCreateDevKey(config.DATA_DIR)
     const token = await signDevToken(key, {
@@ -112,6 +123,15 @@ switch (command) {
     process.stdout.write(`${token}\n`)
     break
   }
+  case 'config':
+    process.exitCode = await runConfigCommand(rest)
+    break
+  case 'audit':
+    process.exitCode = await runAuditCommand(rest)
+    break
+  case 'secret':
+    process.exitCode = runSecretCommand(rest)
+    break
   case undefined:
   case 'help':
   case '--help':

@@ -1,16 +1,27 @@
 import type { Logger } from 'pino'
+import type { Metric } from 'prom-client'
 import type { Config } from '../config/schema.ts'
+import { databasePassword } from '../config/secrets/database-password.ts'
+import type { SecretStore } from '../config/secrets/index.ts'
 import { type AuthSetup, createAuth } from './auth/from-config.ts'
-import { createMemoryCache, createRedisCache } from './cache/cache.ts'
+import { createCache } from './cache/create.ts'
+import { connectRedis, type RedisLink } from './cache/redis.ts'
 import type { AppContext } from './context.ts'
 import { openDatabase } from './db/database.ts'
 import { migrate } from './db/migrate.ts'
 import { createCursorCodec } from './http/cursor.ts'
-import { createInProcessRunner } from './jobs/runner.ts'
+import { purgeExpiredKeysJob } from './idempotency/idempotency.ts'
+import { createJobs, type Jobs } from './jobs/index.ts'
 
 export interface Platform {
   ctx: AppContext
   auth: AuthSetup
+  /** The job runner and its metrics and health (the worker process serves them). */
+  jobs: Jobs
+  /** Extra metrics for the app's registry (the secrets store's refresh counters). */
+  metrics: Metric[]
+  /** The Redis connection cache and rate limits share; unset in the embedded default. */
+  redis: RedisLink | undefined
   /** Stops jobs (flushing buffered state), then closes cache and database. */
   close(): Promise<void>
 }
@@ -23,21 +34,28 @@ export interface Platform {
 export async function createPlatform(
   config: Readonly<Config>,
   log: Logger,
-  options: { migrateOnStart?: boolean } = {},
+  options: { migrateOnStart?: boolean; secrets?: SecretStore; role?: 'api' | 'worker' } = {},
 ): Promise<Platform> {
+  const { secrets } = options
   if (!config.SECRET_KEY) throw new Error('SECRET_KEY is not set')
-  const auth = await createAuth(config)
-  const database = await openDatabase(config, log)
+  const auth = await createAuth(config, log)
+  // With a secrets manager, each new pool connection asks it for the current password (rotation).
+  const password =
+    secrets && secrets.kind !== 'env' && config.DATABASE_URL
+      ? databasePassword(secrets, config.DATABASE_URL)
+      : undefined
+  const database = await openDatabase({ ...config, databasePassword: password }, log)
   try {
     if (options.migrateOnStart ?? database.kind === 'pglite') await migrate(database, log)
   } catch (err) {
     await database.close()
     throw err
   }
-  const cache = config.REDIS_URL
-    ? createRedisCache(config.REDIS_URL, config.REDIS_KEY_PREFIX, log)
-    : createMemoryCache()
-  const jobs = createInProcessRunner(log)
+  const redis = config.REDIS_URL ? connectRedis(config.REDIS_URL, config.REDIS_KEY_PREFIX, log) : undefined
+  const { cache, metrics: cacheMetrics } = createCache(config, redis, log)
+  const jobSetup = createJobs(config, database.db, log, options.role ?? 'api')
+  const jobs = jobSetup.runner
+  jobs.register(purgeExpiredKeysJob(database.db))
   const ctx: AppContext = {
     config,
     database,
@@ -47,10 +65,15 @@ export async function createPlatform(
     cursors: createCursorCodec(config.SECRET_KEY),
     log,
   }
+  secrets?.startRefresh(log)
   return {
     ctx,
     auth,
+    jobs: jobSetup,
+    metrics: [...(secrets?.metrics() ?? []), ...database.metrics, ...cacheMetrics, ...jobSetup.metrics],
+    redis,
     async close() {
+      secrets?.close()
       await jobs.stop()
       await cache.close()
       await database.close()

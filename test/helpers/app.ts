@@ -38,20 +38,42 @@ export function unique(prefix: string): string {
   return `${prefix}_${randomUUID().replaceAll('-', '').slice(0, 12)}`
 }
 
+/** Suites share client IPs and subjects; rate-limit tests set tight limits themselves. */
+const generousRateLimits = {
+  RATE_LIMIT_IP_MAX: '1000000',
+  RATE_LIMIT_READ_MAX: '1000000',
+  RATE_LIMIT_WRITE_MAX: '1000000',
+  RATE_LIMIT_EXPENSIVE_MAX: '1000000',
+}
+
 /**
  * Builds the app on the run's backend (embedded PGlite copy, or the services run's
  * PostgreSQL and Redis) and closes it when the test file ends.
  */
-export async function buildTestApp(overrides: Record<string, string> = {}): Promise<TestApp> {
+export async function buildTestApp(
+  overrides: Record<string, string> = {},
+  /** Runs before the app is ready: a test may register its own routes here. */
+  setup?: (app: FastifyInstance) => void | Promise<void>,
+): Promise<TestApp> {
   const dataDir = overrides.DATA_DIR ?? freshDataDir()
   const { config: loaded } = loadConfig(
-    { ...process.env, NODE_ENV: 'test', DATA_DIR: dataDir, ...overrides },
+    // Load shedding by event-loop delay is off unless a test asks for it: building a
+    // second app blocks the loop long enough to make the first one shed requests.
+    {
+      ...process.env,
+      NODE_ENV: 'test',
+      DATA_DIR: dataDir,
+      SHED_MAX_EVENT_LOOP_DELAY_MS: '0',
+      ...generousRateLimits,
+      ...overrides,
+    },
     '/nonexistent/.env',
   )
   const config = withDevSecretKey(loaded)
   const log = pino(loggerOptions(config.LOG_LEVEL))
   const platform = await createPlatform(config, log)
   const app = await buildApp(platform)
+  await setup?.(app)
   await app.ready()
   after(() => app.close())
   const key = await loadOrCreateDevKey(dataDir)

@@ -6,7 +6,7 @@ const root = join(import.meta.dirname, '..', '..')
 
 /** Environment for a child process on the embedded default, whatever the test run uses. */
 export function embeddedEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
-  const env = { ...process.env, LOG_LEVEL: 'info', ...extra }
+  const env: NodeJS.ProcessEnv = { ...process.env, LOG_LEVEL: 'info', ...extra }
   for (const name of ['DATABASE_URL', 'DATABASE_DIRECT_URL', 'REDIS_URL'])
     if (!(name in extra)) delete env[name]
   return env

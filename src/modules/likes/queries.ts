@@ -1,43 +1,56 @@
-import { and, eq, isNull, sql } from 'drizzle-orm'
+import { sql } from 'drizzle-orm'
 import type { DbOrTx } from '../../platform/db/database.ts'
-import { stories } from '../stories/index.ts'
-import { storyLikes } from './likes.table.ts'
+import { rowsOf } from '../../platform/db/rows.ts'
 
-const likeable = (storyId: string) =>
-  and(eq(stories.id, storyId), eq(stories.status, 'published'), isNull(stories.deletedAt))
-
-/** The like count of a published, visible story; undefined when there is no such story. */
-export async function findLikeableStory(db: DbOrTx, storyId: string) {
-  const [row] = await db
-    .select({ likeCount: stories.likeCount })
-    .from(stories)
-    .where(likeable(storyId))
-    .limit(1)
-  return row
+export interface LikeOutcome {
+  /** False when there is no published, visible story with that id. */
+  found: boolean
+  likeCount: number
 }
 
-/** Inserts the like if absent; true when it was new. The primary key makes this idempotent. */
-export async function insertLike(db: DbOrTx, storyId: string, profileId: string): Promise<boolean> {
-  const rows = await db.insert(storyLikes).values({ storyId, profileId }).onConflictDoNothing().returning({
-    storyId: storyLikes.storyId,
-  })
-  return rows.length > 0
+/**
+ * Like and unlike are each ONE statement: the like row and the counter change
+ * atomically, the counter moves only when a row was inserted or deleted, and the
+ * story's row lock is held for one statement rather than a multi-round-trip
+ * transaction, so 200 concurrent likes of one story queue briefly instead of
+ * exhausting the pool.
+ */
+export async function addLike(db: DbOrTx, storyId: string, profileId: string): Promise<LikeOutcome> {
+  const [row] = await rowsOf<{ found: boolean; changed: number | null; current: number | null }>(
+    db.execute(sql`
+      WITH story AS (
+        SELECT id, like_count FROM stories
+        WHERE id = ${storyId} AND status = 'published' AND deleted_at IS NULL
+      ), inserted AS (
+        INSERT INTO story_likes (story_id, profile_id)
+        SELECT id, ${profileId} FROM story ON CONFLICT DO NOTHING RETURNING story_id
+      ), counted AS (
+        UPDATE stories SET like_count = like_count + 1
+        WHERE id IN (SELECT story_id FROM inserted) RETURNING like_count
+      )
+      SELECT EXISTS (SELECT 1 FROM story) AS found,
+             (SELECT like_count FROM counted) AS changed,
+             (SELECT like_count FROM story) AS current`),
+  )
+  return { found: row!.found, likeCount: row!.changed ?? row!.current ?? 0 }
 }
 
-export async function deleteLike(db: DbOrTx, storyId: string, profileId: string): Promise<boolean> {
-  const rows = await db
-    .delete(storyLikes)
-    .where(and(eq(storyLikes.storyId, storyId), eq(storyLikes.profileId, profileId)))
-    .returning({ storyId: storyLikes.storyId })
-  return rows.length > 0
-}
-
-/** Atomic increment: concurrent likes never lose an update. */
-export async function adjustLikeCount(db: DbOrTx, storyId: string, delta: 1 | -1): Promise<number> {
-  const [row] = await db
-    .update(stories)
-    .set({ likeCount: sql`${stories.likeCount} + ${delta}` })
-    .where(eq(stories.id, storyId))
-    .returning({ likeCount: stories.likeCount })
-  return row!.likeCount
+export async function removeLike(db: DbOrTx, storyId: string, profileId: string): Promise<LikeOutcome> {
+  const [row] = await rowsOf<{ found: boolean; changed: number | null; current: number | null }>(
+    db.execute(sql`
+      WITH story AS (
+        SELECT id, like_count FROM stories
+        WHERE id = ${storyId} AND status = 'published' AND deleted_at IS NULL
+      ), removed AS (
+        DELETE FROM story_likes
+        WHERE story_id IN (SELECT id FROM story) AND profile_id = ${profileId} RETURNING story_id
+      ), counted AS (
+        UPDATE stories SET like_count = like_count - 1
+        WHERE id IN (SELECT story_id FROM removed) RETURNING like_count
+      )
+      SELECT EXISTS (SELECT 1 FROM story) AS found,
+             (SELECT like_count FROM counted) AS changed,
+             (SELECT like_count FROM story) AS current`),
+  )
+  return { found: row!.found, likeCount: row!.changed ?? row!.current ?? 0 }
 }

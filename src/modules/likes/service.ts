@@ -1,32 +1,28 @@
 import type { Principal } from '../../platform/auth/principal.ts'
+import { invalidateStory } from '../../platform/cache/keys.ts'
 import type { AppContext } from '../../platform/context.ts'
 import { AppError } from '../../platform/http/errors.ts'
-import { adjustLikeCount, deleteLike, findLikeableStory, insertLike } from './queries.ts'
+import { addLike, removeLike } from './queries.ts'
 
-type Deps = Pick<AppContext, 'db'>
+type Deps = Pick<AppContext, 'db' | 'cache'>
 
 export interface LikeState {
   liked: boolean
   likeCount: number
 }
 
-/**
- * Like and unlike are idempotent and keep `like_count` exact: the like row and the
- * counter change in one transaction, and the counter moves only when a row did.
- */
+/** Idempotent: liking twice, or unliking what was never liked, changes nothing. */
 export async function setLike(
   deps: Deps,
   principal: Principal,
   storyId: string,
   liked: boolean,
 ): Promise<LikeState> {
-  return deps.db.transaction(async (tx) => {
-    const story = await findLikeableStory(tx, storyId)
-    if (!story) throw new AppError('story_not_found', `No story ${storyId}`)
-    const changed = liked
-      ? await insertLike(tx, storyId, principal.profileId)
-      : await deleteLike(tx, storyId, principal.profileId)
-    const likeCount = changed ? await adjustLikeCount(tx, storyId, liked ? 1 : -1) : story.likeCount
-    return { liked, likeCount }
-  })
+  const outcome = liked
+    ? await addLike(deps.db, storyId, principal.profileId)
+    : await removeLike(deps.db, storyId, principal.profileId)
+  if (!outcome.found) throw new AppError('story_not_found', `No story ${storyId}`)
+  // Before answering: the next read through any instance must show the new count.
+  await invalidateStory(deps.cache, storyId)
+  return { liked, likeCount: outcome.likeCount }
 }

@@ -1,9 +1,21 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import type { FastifyReply, FastifyRequest } from 'fastify'
+import { Type } from 'typebox'
+import { entityTag, ifNoneMatchHits } from '../../platform/cache/etag.ts'
 import { withErrors } from '../../platform/http/schema-helpers.ts'
 import { MyProfile, PublicProfile, UpdateMe, UsernameParams } from './schemas.ts'
 import { getMyProfile, getPublicProfile, updateMyProfile } from './service.ts'
 
 const bearer = [{ bearerAuth: [] }]
+const NotModified = Type.Null({ description: 'Not modified' })
+
+/** ETag on every profile response; a matching If-None-Match gets an empty 304. */
+function withEtag<T extends object>(request: FastifyRequest, reply: FastifyReply, body: T, visibility: string) {
+  const etag = entityTag(body)
+  reply.header('etag', etag).header('cache-control', `${visibility}, max-age=0, must-revalidate`)
+  if (ifNoneMatchHits(request.headers['if-none-match'], etag)) return reply.code(304).send(null)
+  return body
+}
 
 /** Mounted at /v1/me: the caller's own profile. */
 export const meRoutes: FastifyPluginAsyncTypebox = async (app) => {
@@ -13,12 +25,12 @@ export const meRoutes: FastifyPluginAsyncTypebox = async (app) => {
       preHandler: app.requireUser,
       schema: {
         tags: ['profiles'],
-        summary: 'Your profile (created on your first authenticated request)',
+        summary: 'Your profile (created on your first authenticated request; ETag, If-None-Match gives 304)',
         security: bearer,
-        response: withErrors({ 200: MyProfile }),
+        response: withErrors({ 200: MyProfile, 304: NotModified }),
       },
     },
-    async (request) => getMyProfile(app.ctx, request.principal!),
+    async (request, reply) => withEtag(request, reply, await getMyProfile(app.ctx, request.principal!), 'private'),
   )
 
   app.patch(
@@ -44,11 +56,12 @@ export const profileRoutes: FastifyPluginAsyncTypebox = async (app) => {
     {
       schema: {
         tags: ['profiles'],
-        summary: 'A public profile with its count of published stories',
+        summary: 'A public profile with its count of published stories (ETag; If-None-Match gives 304)',
         params: UsernameParams,
-        response: withErrors({ 200: PublicProfile }),
+        response: withErrors({ 200: PublicProfile, 304: NotModified }),
       },
     },
-    async (request) => getPublicProfile(app.ctx, request.params.username),
+    async (request, reply) =>
+      withEtag(request, reply, await getPublicProfile(app.ctx, request.params.username), 'public'),
   )
 }

@@ -1,8 +1,9 @@
 import type { Identity, Principal } from '../../platform/auth/principal.ts'
-import { cacheKeys } from '../../platform/cache/keys.ts'
+import { cacheKeys, invalidateAuthor } from '../../platform/cache/keys.ts'
 import type { AppContext } from '../../platform/context.ts'
 import { isUniqueViolation } from '../../platform/db/errors.ts'
 import { AppError } from '../../platform/http/errors.ts'
+import { actorOf, inAuditedTransaction } from '../audit/index.ts'
 import {
   findProfileById,
   findProfileByUsername,
@@ -19,8 +20,14 @@ export async function ensureProfile(deps: Deps, identity: Identity): Promise<{ i
   const key = cacheKeys.profileBySubject(identity.subject)
   const cached = await deps.cache.get(key)
   if (cached) return { id: cached }
-  const row = await upsertProfileBySubject(deps.db, identity.subject, identity.email)
-  if (row.created) deps.log.info({ profileId: row.id }, 'profile created')
+  const row = await inAuditedTransaction(deps, async (tx, record) => {
+    const upserted = await upsertProfileBySubject(tx, identity.subject, identity.email)
+    if (upserted.created) {
+      const actor = actorOf({ profileId: upserted.id, subject: identity.subject })
+      await record({ action: 'profile.created', actor, target: { type: 'profile', id: upserted.id } })
+    }
+    return upserted
+  })
   if (deps.config.PROFILE_CACHE_TTL_S > 0) await deps.cache.set(key, row.id, deps.config.PROFILE_CACHE_TTL_S)
   return { id: row.id }
 }
@@ -67,8 +74,16 @@ export async function updateMyProfile(
     })
   }
   try {
-    const row = await updateProfile(deps.db, principal.profileId, changes)
+    const row = await inAuditedTransaction(deps, async (tx, record) => {
+      const updated = await updateProfile(tx, principal.profileId, changes)
+      if (!updated) return undefined
+      const fields = Object.keys(changes).filter((k) => changes[k as keyof UpdateMe] !== undefined)
+      const target = { type: 'profile', id: principal.profileId }
+      await record({ action: 'profile.updated', actor: actorOf(principal), target, details: { fields } })
+      return updated
+    })
     if (!row) throw new AppError('profile_not_found', 'Your profile no longer exists')
+    await invalidateAuthor(deps.cache)
     return toMyProfile(row, principal)
   } catch (err) {
     if (isUniqueViolation(err, 'profiles_username_key')) {
@@ -78,8 +93,11 @@ export async function updateMyProfile(
   }
 }
 
-export async function getPublicProfile(deps: Pick<Deps, 'db'>, username: string): Promise<PublicProfile> {
-  const row = await findProfileByUsername(deps.db, username)
-  if (!row) throw new AppError('profile_not_found', `No profile @${username}`)
-  return toPublicProfile(row)
+export async function getPublicProfile(deps: Pick<Deps, 'db' | 'cache'>, username: string): Promise<PublicProfile> {
+  const profile = await deps.cache.getOrLoad('profile', username, async () => {
+    const row = await findProfileByUsername(deps.db, username)
+    return row && toPublicProfile(row)
+  }, { cacheIf: (p) => p !== undefined })
+  if (!profile) throw new AppError('profile_not_found', `No profile @${username}`)
+  return profile
 }

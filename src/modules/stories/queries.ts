@@ -1,5 +1,6 @@
 import { and, desc, eq, isNull, type SQL, sql } from 'drizzle-orm'
 import type { DbOrTx } from '../../platform/db/database.ts'
+import { hotQuery } from '../../platform/db/prepared.ts'
 import { profiles } from '../profiles/index.ts'
 import { EXCERPT_LENGTH } from './schemas.ts'
 import { stories } from './stories.table.ts'
@@ -24,6 +25,9 @@ const storyColumns = {
   createdAt: stories.createdAt,
   updatedAt: stories.updatedAt,
   publishedAt: stories.publishedAt,
+  wordCount: stories.wordCount,
+  readingTimeMinutes: stories.readingTimeMinutes,
+  excerpt: stories.excerpt,
   author,
 }
 
@@ -37,14 +41,18 @@ export async function insertStory(
   await db.insert(stories).values(values)
 }
 
-/** A story that is not deleted, with its author; one statement. */
-export async function findStory(db: DbOrTx, id: string) {
-  const [row] = await db
+const storyById = hotQuery('inkwell_story_by_id', (db) =>
+  db
     .select(storyColumns)
     .from(stories)
     .innerJoin(profiles, eq(profiles.id, stories.authorId))
-    .where(and(eq(stories.id, id), visible))
-    .limit(1)
+    .where(and(eq(stories.id, sql.placeholder('id')), visible))
+    .limit(1),
+)
+
+/** A story that is not deleted, with its author; one statement (named prepared where enabled). */
+export async function findStory(db: DbOrTx, id: string) {
+  const [row] = await storyById(db, { id })
   return row
 }
 export type StoryRow = NonNullable<Awaited<ReturnType<typeof findStory>>>
@@ -52,7 +60,7 @@ export type StoryRow = NonNullable<Awaited<ReturnType<typeof findStory>>>
 /** Who owns a story and in what state, to tell 403 from 404 after a guarded write matched nothing. */
 export async function findStoryOwnership(db: DbOrTx, id: string) {
   const [row] = await db
-    .select({ authorId: stories.authorId, status: stories.status })
+    .select({ authorId: stories.authorId, status: stories.status, version: stories.version })
     .from(stories)
     .where(and(eq(stories.id, id), visible))
     .limit(1)
@@ -67,11 +75,13 @@ export async function updateOwnStory(
   id: string,
   authorId: string,
   changes: { title?: string; body?: string; tags?: string[] },
+  expectedVersion?: number,
 ) {
+  const guard = ownedBy(id, authorId)
   const [row] = await db
     .update(stories)
     .set({ ...changes, version: sql`${stories.version} + 1`, updatedAt: sql`now()` })
-    .where(ownedBy(id, authorId))
+    .where(expectedVersion === undefined ? guard : and(guard, eq(stories.version, expectedVersion)))
     .returning({ id: stories.id })
   return row
 }
@@ -112,31 +122,51 @@ export interface FeedFilter {
   tag?: string | undefined
 }
 
+const feedColumns = {
+  id: stories.id,
+  title: stories.title,
+  excerpt: sql<string>`coalesce(${stories.excerpt}, left(${stories.body}, ${sql.raw(String(EXCERPT_LENGTH))}))`,
+  tags: stories.tags,
+  likeCount: stories.likeCount,
+  viewCount: stories.viewCount,
+  publishedAt: stories.publishedAt,
+  author,
+}
+
+/** Sorts after every real position, so the first page is the same statement as the others. */
+const BEFORE_EVERYTHING: FeedPosition = {
+  publishedAt: 'infinity',
+  id: 'ffffffff-ffff-ffff-ffff-ffffffffffff',
+}
+
+const before = (at: unknown, id: unknown) =>
+  sql`(${stories.publishedAt}, ${stories.id}) < (${at}::timestamptz, ${id}::uuid)`
+
+const unfilteredFeed = hotQuery('inkwell_feed_page', (db) =>
+  db
+    .select(feedColumns)
+    .from(stories)
+    .innerJoin(profiles, eq(profiles.id, stories.authorId))
+    .where(and(publishedAndVisible, before(sql.placeholder('afterAt'), sql.placeholder('afterId'))))
+    .orderBy(desc(stories.publishedAt), desc(stories.id))
+    .limit(sql.placeholder('limit')),
+)
+
 /**
  * Published stories, newest first, keyset-paginated on (published_at, id): the
  * row comparison walks the partial index, so page 10,000 costs what page 1 does.
  * Fetches one row more than asked to know whether a next page exists.
  */
 export async function listPublishedStories(db: DbOrTx, filter: FeedFilter) {
-  const conditions: (SQL | undefined)[] = [publishedAndVisible]
-  if (filter.after) {
-    conditions.push(
-      sql`(${stories.publishedAt}, ${stories.id}) < (${filter.after.publishedAt}::timestamptz, ${filter.after.id}::uuid)`,
-    )
+  const after = filter.after ?? BEFORE_EVERYTHING
+  if (!filter.authorId && !filter.tag) {
+    return unfilteredFeed(db, { afterAt: after.publishedAt, afterId: after.id, limit: filter.limit + 1 })
   }
+  const conditions: (SQL | undefined)[] = [publishedAndVisible, before(after.publishedAt, after.id)]
   if (filter.authorId) conditions.push(eq(stories.authorId, filter.authorId))
   if (filter.tag) conditions.push(sql`${stories.tags} @> ARRAY[${filter.tag}]::text[]`)
   return db
-    .select({
-      id: stories.id,
-      title: stories.title,
-      excerpt: sql<string>`left(${stories.body}, ${sql.raw(String(EXCERPT_LENGTH))})`,
-      tags: stories.tags,
-      likeCount: stories.likeCount,
-      viewCount: stories.viewCount,
-      publishedAt: stories.publishedAt,
-      author,
-    })
+    .select(feedColumns)
     .from(stories)
     .innerJoin(profiles, eq(profiles.id, stories.authorId))
     .where(and(...conditions))

@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { Page, withErrors } from '../../platform/http/schema-helpers.ts'
+import { parseIdempotencyKey, requestHash } from '../../platform/idempotency/idempotency.ts'
 import {
   AuthorStoriesParams,
   AuthorStoriesQuery,
@@ -14,22 +15,30 @@ import {
 import {
   createStory,
   deleteStory,
+  etagOf,
   getStory,
   listStories,
   publishStory,
   toStory,
   updateStory,
+  versionFromIfMatch,
 } from './service.ts'
-import { createViewCounter, readerKey, viewFlushJob } from './views.ts'
+import { createViewCounter, readerKey } from './views.ts'
 
 const bearer = [{ bearerAuth: [] }]
+
+/** If-None-Match: weak comparison against any listed tag, or `*`. */
+function matchesAny(header: string | undefined, etag: string): boolean {
+  if (!header) return false
+  const bare = (tag: string) => tag.trim().replace(/^W\//, '')
+  return header.split(',').some((tag) => tag.trim() === '*' || bare(tag) === bare(etag))
+}
 const StoryPage = Page(StoryListItem)
 
 /** Mounted at /v1/stories. */
 export const storyRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const { ctx } = app
   const views = createViewCounter(ctx)
-  ctx.jobs.register(viewFlushJob(views, ctx.config.VIEW_FLUSH_INTERVAL_S))
 
   app.get(
     '/',
@@ -60,9 +69,14 @@ export const storyRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request, reply) => {
-      const story = await createStory(ctx, request.principal!, request.body)
-      reply.code(201).header('location', `/v1/stories/${story.id}`)
-      return story
+      const key = parseIdempotencyKey(request.headers['idempotency-key'])
+      const idempotency =
+        key === undefined ? undefined : { key, hash: requestHash('POST', '/v1/stories', request.body) }
+      const result = await createStory(ctx, request.principal!, request.body, idempotency)
+      if (result.location) reply.header('location', result.location)
+      if (result.replayed) reply.header('idempotent-replayed', 'true')
+      const story = result.body as Story
+      return reply.code(result.status).header('etag', etagOf(story)).send(story)
     },
   )
 
@@ -71,18 +85,27 @@ export const storyRoutes: FastifyPluginAsyncTypebox = async (app) => {
     {
       schema: {
         tags: ['stories'],
-        summary: 'A published story, or your own draft',
+        summary: 'A published story, or your own draft (ETag; If-None-Match gives 304)',
         params: StoryIdParams,
-        response: withErrors({ 200: Story }),
+        response: withErrors({ 200: Story, 304: Type.Null({ description: 'Not modified' }) }),
       },
     },
-    async (request) => {
+    async (request, reply) => {
       const row = await getStory(ctx, request.principal, request.params.id)
       if (row.status === 'published' && row.authorId !== request.principal?.profileId) {
         const reader = readerKey(request.principal?.subject, request.ip, request.headers['user-agent'])
         await views.record(row.id, reader)
       }
-      return toStory(row)
+      const story = toStory(row)
+      const etag = etagOf(story)
+      reply.header('etag', etag)
+      // Drafts and own stories vary by who asks; published stories are public.
+      reply.header(
+        'cache-control',
+        story.status === 'published' ? 'public, max-age=0, must-revalidate' : 'private, no-cache',
+      )
+      if (matchesAny(request.headers['if-none-match'], etag)) return reply.code(304).send(null)
+      return story
     },
   )
 
@@ -99,7 +122,12 @@ export const storyRoutes: FastifyPluginAsyncTypebox = async (app) => {
         response: withErrors({ 200: Story }),
       },
     },
-    async (request) => updateStory(ctx, request.principal!, request.params.id, request.body),
+    async (request, reply) => {
+      const ifMatch = request.headers['if-match']
+      const expected = ifMatch === undefined ? undefined : versionFromIfMatch(ifMatch)
+      const story = await updateStory(ctx, request.principal!, request.params.id, request.body, expected)
+      return reply.header('etag', etagOf(story)).send(story)
+    },
   )
 
   app.post(
@@ -114,7 +142,10 @@ export const storyRoutes: FastifyPluginAsyncTypebox = async (app) => {
         response: withErrors({ 200: Story }),
       },
     },
-    async (request) => publishStory(ctx, request.principal!, request.params.id),
+    async (request, reply) => {
+      const story = await publishStory(ctx, request.principal!, request.params.id)
+      return reply.header('etag', etagOf(story)).send(story)
+    },
   )
 
   app.delete(

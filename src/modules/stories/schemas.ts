@@ -41,6 +41,9 @@ export const Story = Type.Object({
   createdAt: IsoDate,
   updatedAt: IsoDate,
   publishedAt: Nullable(IsoDate),
+  wordCount: Nullable(Type.Integer({ description: 'Computed shortly after publishing; null until then' })),
+  readingTimeMinutes: Nullable(Type.Integer({ description: 'At 200 words a minute; null until computed' })),
+  excerpt: Nullable(Type.String({ description: 'Up to 280 characters, cut at a word; null until computed' })),
 })
 export type Story = Static<typeof Story>
 

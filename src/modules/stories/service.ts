@@ -1,7 +1,13 @@
+import { createHash } from 'node:crypto'
 import { uuidv7 } from 'uuidv7'
 import type { Principal } from '../../platform/auth/principal.ts'
 import type { AppContext } from '../../platform/context.ts'
+import type { DbOrTx } from '../../platform/db/database.ts'
+import { cacheKeys, invalidateStory } from '../../platform/cache/keys.ts'
 import { AppError } from '../../platform/http/errors.ts'
+import { addToOutbox } from '../../platform/jobs/index.ts'
+import { type IdempotentResult, runIdempotent } from '../../platform/idempotency/idempotency.ts'
+import { actorOf, type AuditEvent, inAuditedTransaction, insertAuditRow, logAuditRow } from '../audit/index.ts'
 import { adjustPublishedStoryCount, findProfileIdByUsername } from '../profiles/index.ts'
 import {
   type FeedPosition,
@@ -14,9 +20,11 @@ import {
   softDeleteStory,
   updateOwnStory,
 } from './queries.ts'
+import { storyCaching } from './cache.ts'
+import { PROCESS_STORY_JOB } from './process-job.ts'
 import type { CreateStory, Story, StoryListItem, UpdateStory } from './schemas.ts'
 
-type Deps = Pick<AppContext, 'db' | 'cursors'>
+type Deps = Pick<AppContext, 'db' | 'database' | 'cursors' | 'jobs' | 'log' | 'cache'>
 
 const notFound = (id: string) => new AppError('story_not_found', `No story ${id}`)
 
@@ -34,6 +42,9 @@ export function toStory(row: StoryRow): Story {
     createdAt: row.createdAt.toISOString(),
     updatedAt: row.updatedAt.toISOString(),
     publishedAt: row.publishedAt?.toISOString() ?? null,
+    wordCount: row.wordCount,
+    readingTimeMinutes: row.readingTimeMinutes,
+    excerpt: row.excerpt,
   }
 }
 
@@ -42,10 +53,48 @@ function canRead(row: { authorId: string; status: string }, principal: Principal
   return row.status === 'published' || row.authorId === principal?.profileId
 }
 
-export async function createStory(deps: Deps, principal: Principal, input: CreateStory): Promise<Story> {
+async function insertAndLoad(db: DbOrTx, principal: Principal, input: CreateStory): Promise<Story> {
   const id = uuidv7()
-  await insertStory(deps.db, { id, authorId: principal.profileId, ...input, tags: input.tags ?? [] })
-  return loadOwnStory(deps, id)
+  await insertStory(db, { id, authorId: principal.profileId, ...input, tags: input.tags ?? [] })
+  const row = await findStory(db, id)
+  if (!row) throw notFound(id)
+  return toStory(row)
+}
+
+/**
+ * Creates a draft. With an Idempotency-Key, the story and the key's record are
+ * written in one transaction, and a retry gets the first response back.
+ */
+export async function createStory(
+  deps: Deps,
+  principal: Principal,
+  input: CreateStory,
+  idempotency?: { key: string; hash: string },
+): Promise<IdempotentResult> {
+  const respond = (story: Story) => ({ status: 201, body: story, location: `/v1/stories/${story.id}` })
+  const created = (story: Story): AuditEvent => ({
+    action: 'story.created',
+    actor: actorOf(principal),
+    target: { type: 'story', id: story.id },
+    details: idempotency ? { idempotencyKey: true } : {},
+  })
+  if (!idempotency) {
+    const story = await inAuditedTransaction(deps, async (tx, record) => {
+      const inserted = await insertAndLoad(tx, principal, input)
+      await record(created(inserted))
+      return inserted
+    })
+    return { ...respond(story), replayed: false }
+  }
+  // runIdempotent owns the transaction; the audit row joins it, and is logged once committed.
+  let auditRow: Awaited<ReturnType<typeof insertAuditRow>> | undefined
+  const result = await runIdempotent(deps.db, { subject: principal.subject, ...idempotency }, async (tx) => {
+    const story = await insertAndLoad(tx, principal, input)
+    auditRow = await insertAuditRow(tx, created(story))
+    return respond(story)
+  })
+  if (auditRow && !result.replayed) logAuditRow(deps.log, auditRow)
+  return result
 }
 
 async function loadOwnStory(deps: Deps, id: string): Promise<Story> {
@@ -54,8 +103,29 @@ async function loadOwnStory(deps: Deps, id: string): Promise<Story> {
   return toStory(row)
 }
 
+/**
+ * The story's entity tag: it changes whenever the representation does (edits, publish,
+ * likes, views). Its `v<version>` prefix is what If-Match preconditions compare.
+ */
+export function etagOf(story: Story): string {
+  const digest = createHash('sha256')
+    .update(`${story.likeCount}|${story.viewCount}|${story.updatedAt}|${story.status}|${story.wordCount}`)
+    .digest('base64url')
+    .slice(0, 12)
+  return `"v${story.version}-${digest}"`
+}
+
+/** The content version an If-Match names; undefined for `*` (any version). */
+export function versionFromIfMatch(header: string): number | undefined {
+  if (header.trim() === '*') return undefined
+  const match = /^\s*(?:W\/)?"v(\d{1,9})-[A-Za-z0-9_-]*"\s*$/.exec(header)
+  if (!match) throw new AppError('precondition_failed', 'If-Match does not name a version of this story')
+  return Number(match[1])
+}
+
 export async function getStory(deps: Deps, principal: Principal | null, id: string): Promise<StoryRow> {
-  const row = await findStory(deps.db, id)
+  // Drafts are never stored (storyCaching), so canRead always sees a fresh draft row.
+  const row = await deps.cache.getOrLoad('story', id, () => findStory(deps.db, id), storyCaching)
   if (!row || !canRead(row, principal)) throw notFound(id)
   return row
 }
@@ -72,18 +142,44 @@ async function explainMiss(deps: Deps, principal: Principal, id: string): Promis
   throw notFound(id)
 }
 
-export async function updateStory(deps: Deps, principal: Principal, id: string, changes: UpdateStory) {
-  const updated = await updateOwnStory(deps.db, id, principal.profileId, changes)
-  if (!updated) await explainMiss(deps, principal, id)
+export async function updateStory(
+  deps: Deps,
+  principal: Principal,
+  id: string,
+  changes: UpdateStory,
+  expectedVersion?: number,
+): Promise<Story> {
+  const updated = await inAuditedTransaction(deps, async (tx, record) => {
+    const row = await updateOwnStory(tx, id, principal.profileId, changes, expectedVersion)
+    const fields = Object.keys(changes).filter((k) => changes[k as keyof UpdateStory] !== undefined)
+    if (row) await record({ action: 'story.updated', actor: actorOf(principal), target: { type: 'story', id }, details: { fields } })
+    return row
+  })
+  if (!updated) {
+    const owner = await findStoryOwnership(deps.db, id)
+    if (
+      owner?.authorId === principal.profileId &&
+      expectedVersion !== undefined &&
+      owner.version !== expectedVersion
+    ) {
+      throw new AppError('precondition_failed', 'The story changed since you read it; fetch it again')
+    }
+    await explainMiss(deps, principal, id)
+  }
+  await invalidateStory(deps.cache, id)
   return loadOwnStory(deps, id)
 }
 
 export async function publishStory(deps: Deps, principal: Principal, id: string): Promise<Story> {
-  const published = await deps.db.transaction(async (tx) => {
+  const published = await inAuditedTransaction(deps, async (tx, record) => {
     const row = await publishOwnDraft(tx, id, principal.profileId)
     if (row) await adjustPublishedStoryCount(tx, principal.profileId, 1)
+    if (row) await record({ action: 'story.published', actor: actorOf(principal), target: { type: 'story', id } })
+    if (row) await addToOutbox(tx, PROCESS_STORY_JOB, { storyId: id })
     return row
   })
+  if (published) deps.jobs.outboxCommitted()
+  if (published) await invalidateStory(deps.cache, id)
   if (!published) {
     // Publishing one's own already-published story is a no-op, not an error.
     const owner = await findStoryOwnership(deps.db, id)
@@ -91,7 +187,9 @@ export async function publishStory(deps: Deps, principal: Principal, id: string)
       await explainMiss(deps, principal, id)
     }
   }
-  return loadOwnStory(deps, id)
+  const story = await loadOwnStory(deps, id)
+  if (published) await deps.cache.invalidate('profile', story.author.username)
+  return story
 }
 
 export async function deleteStory(deps: Deps, principal: Principal, id: string): Promise<void> {
@@ -102,18 +200,40 @@ export async function deleteStory(deps: Deps, principal: Principal, id: string):
       throw new AppError('forbidden', 'Only the author or an admin can delete this story')
     throw notFound(id)
   }
-  const deleted = await deps.db.transaction(async (tx) => {
+  const deleted = await inAuditedTransaction(deps, async (tx, record) => {
     const row = await softDeleteStory(tx, id)
     if (row?.status === 'published') await adjustPublishedStoryCount(tx, row.authorId, -1)
+    // An admin removing someone else's story is an admin action.
+    const asAdmin = owner.authorId !== principal.profileId
+    const action = asAdmin ? 'admin.story.deleted' : 'story.deleted'
+    const details = { previousStatus: row?.status ?? null, authorId: owner.authorId }
+    if (row) await record({ action, actor: actorOf(principal), target: { type: 'story', id }, details })
     return row
   })
   // Deleted concurrently by someone else between the check and the write.
   if (!deleted) throw notFound(id)
+  await invalidateStory(deps.cache, id)
+  // The author's published-story count changed; we know their id, not the username key.
+  if (deleted.status === 'published') await deps.cache.invalidateKind('profile')
 }
 
 const FEED = 'stories.feed'
 
+type ListQuery = { limit: number; cursor?: string | undefined; tag?: string | undefined }
+type StoryPage = { items: StoryListItem[]; nextCursor: string | null }
+
+/** First pages (no cursor) are cached; deeper pages are rarely read twice. */
 export async function listStories(
+  deps: Deps,
+  query: ListQuery,
+  author?: { username: string; mustExist: boolean },
+): Promise<StoryPage> {
+  if (query.cursor) return loadStoryPage(deps, query, author)
+  const id = cacheKeys.storyList({ limit: query.limit, tag: query.tag, author: author && `${author.mustExist ? '!' : ''}${author.username}` })
+  return deps.cache.getOrLoad('storyList', id, () => loadStoryPage(deps, query, author))
+}
+
+async function loadStoryPage(
   deps: Deps,
   query: { limit: number; cursor?: string | undefined; tag?: string | undefined },
   author?: { username: string; mustExist: boolean },
@@ -124,12 +244,13 @@ export async function listStories(
   }
   let authorId: string | undefined
   if (author) {
-    authorId = await findProfileIdByUsername(deps.db, author.username)
+    authorId = await deps.database.read((db) => findProfileIdByUsername(db, author.username))
     if (!authorId && author.mustExist)
       throw new AppError('profile_not_found', `No profile @${author.username}`)
     if (!authorId) return { items: [], nextCursor: null }
   }
-  const rows = await listPublishedStories(deps.db, { limit: query.limit, after, authorId, tag: query.tag })
+  const filter = { limit: query.limit, after, authorId, tag: query.tag }
+  const rows = await deps.database.read((db) => listPublishedStories(db, filter))
   const page = rows.slice(0, query.limit)
   const last = page.at(-1)
   const nextCursor =

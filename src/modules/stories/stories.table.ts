@@ -17,4 +17,8 @@ export const stories = pgTable('stories', {
   updatedAt: timestampMs('updated_at').notNull().defaultNow(),
   publishedAt: timestampMs('published_at'),
   deletedAt: timestampMs('deleted_at'),
+  // Derived by the stories.process job after publish; null until then.
+  wordCount: integer('word_count'),
+  readingTimeMinutes: integer('reading_time_minutes'),
+  excerpt: text('excerpt'),
 })

@@ -1,19 +1,23 @@
 import { createHash } from 'node:crypto'
 import { cacheKeys, TTL } from '../../platform/cache/keys.ts'
 import type { AppContext } from '../../platform/context.ts'
-import type { JobDefinition } from '../../platform/jobs/runner.ts'
+import { inTransaction } from '../../platform/db/transaction.ts'
+import { claimCounterBatch, purgeCounterBatches } from '../../platform/jobs/counters.ts'
+import type { JobDefinition } from '../../platform/jobs/index.ts'
 import { addStoryViews } from './queries.ts'
+
+export const FLUSH_VIEWS_JOB = 'stories.flush-views'
+const COUNTERS = 'story-views'
 
 /**
  * Views are counted at most once per reader per story per hour (a cache key with a
- * one-hour TTL de-duplicates), summed in memory, and written in one batched UPDATE
- * every VIEW_FLUSH_INTERVAL_S, so reads never wait on a write. Counts reach the
- * database within that interval; a crash loses at most one interval's views.
+ * one-hour TTL de-duplicates), summed outside the database (in memory, or in Redis
+ * when it is configured, so every API replica adds to one set), and written in one
+ * batched UPDATE every VIEW_FLUSH_INTERVAL_S by the flush job, so reads never wait on
+ * a write. Counts reach the database within about that interval.
  */
 export interface ViewCounter {
   record(storyId: string, reader: string): Promise<void>
-  flush(): Promise<void>
-  readonly pending: number
 }
 
 export function readerKey(subject: string | undefined, ip: string, userAgent: string | undefined): string {
@@ -21,45 +25,45 @@ export function readerKey(subject: string | undefined, ip: string, userAgent: st
   return createHash('sha256').update(identity).digest('base64url').slice(0, 22)
 }
 
-export function createViewCounter(ctx: Pick<AppContext, 'db' | 'cache' | 'log'>): ViewCounter {
-  let buffer = new Map<string, number>()
+export function createViewCounter(ctx: Pick<AppContext, 'cache' | 'jobs' | 'log'>): ViewCounter {
+  const counters = ctx.jobs.counters(COUNTERS)
   return {
     async record(storyId, reader) {
-      const first = await ctx.cache.setIfAbsent(
-        cacheKeys.storyView(storyId, reader),
-        '1',
-        TTL.storyViewDedupeS,
-      )
-      if (first) buffer.set(storyId, (buffer.get(storyId) ?? 0) + 1)
-    },
-    async flush() {
-      if (buffer.size === 0) return
-      const batch = buffer
-      buffer = new Map()
-      try {
-        await addStoryViews(
-          ctx.db,
-          [...batch].map(([id, n]) => ({ id, n })),
-        )
-      } catch (err) {
-        // Put the counts back so the next flush retries them.
-        for (const [id, n] of batch) buffer.set(id, (buffer.get(id) ?? 0) + n)
-        throw err
-      }
-    },
-    get pending() {
-      let total = 0
-      for (const n of buffer.values()) total += n
-      return total
+      const first = await ctx.cache.setIfAbsent(cacheKeys.storyView(storyId, reader), '1', TTL.storyViewDedupeS)
+      if (!first) return
+      // A view is not worth failing a read over.
+      await counters.add(storyId, 1).catch((err) => ctx.log.warn({ err }, 'view not counted'))
     },
   }
 }
 
-export function viewFlushJob(counter: ViewCounter, intervalS: number): JobDefinition {
+/**
+ * Takes the pending batch and writes it with its id in one transaction: a flush that
+ * runs twice (a retry after a commit whose acknowledgement was lost, or two workers)
+ * adds the batch once.
+ */
+export function viewFlushJob(ctx: Pick<AppContext, 'db' | 'jobs' | 'config' | 'cache'>): JobDefinition {
+  const counters = ctx.jobs.counters(COUNTERS)
   return {
-    name: 'stories.flush-views',
-    everyMs: intervalS * 1000,
+    name: FLUSH_VIEWS_JOB,
+    everyMs: ctx.config.VIEW_FLUSH_INTERVAL_S * 1000,
     runOnStop: true,
-    handler: () => counter.flush(),
+    concurrency: 1,
+    timeoutMs: 30_000,
+    async handler() {
+      const batch = await counters.take()
+      if (!batch) return
+      await inTransaction(ctx.db, async (tx) => {
+        if (!(await claimCounterBatch(tx, batch.id))) return
+        await addStoryViews(
+          tx,
+          [...batch.counts].map(([id, n]) => ({ id, n })),
+        )
+      })
+      await counters.ack(batch.id)
+      // Cached stories show the new counts now rather than when their TTL lapses.
+      await Promise.all([...batch.counts.keys()].map((id) => ctx.cache.invalidate('story', id)))
+      await purgeCounterBatches(ctx.db)
+    },
   }
 }

@@ -2,9 +2,8 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { IsoDate, Uuid, withErrors } from '../../platform/http/schema-helpers.ts'
 import { AuthorSummary } from '../profiles/index.ts'
-import { listTrendingStories } from './queries.ts'
-
-const WINDOW_HOURS = { '24h': 24, '7d': 168 } as const
+import { readTrending } from './jobs.ts'
+import { cacheKeys } from '../../platform/cache/keys.ts'
 
 const TrendingQuery = Type.Object(
   {
@@ -41,8 +40,10 @@ export const trendingRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request) => {
       const { window, limit } = request.query
-      const rows = await listTrendingStories(app.ctx.db, WINDOW_HOURS[window], limit)
-      return { window, items: rows.map((r) => ({ ...r, publishedAt: r.publishedAt!.toISOString() })) }
+      return app.ctx.cache.getOrLoad('trending', cacheKeys.trending(window, limit), async () => {
+        const rows = await readTrending(app.ctx, window, limit)
+        return { window, items: rows.map((r) => ({ ...r, publishedAt: r.publishedAt!.toISOString() })) }
+      })
     },
   )
 }

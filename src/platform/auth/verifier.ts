@@ -1,86 +1,90 @@
-import { errors, type JWTPayload, type JWTVerifyGetKey, jwtVerify } from 'jose'
+import { type CryptoKey, errors, type JWTPayload, jwtVerify } from 'jose'
+import type { Logger } from 'pino'
 import { AppError } from '../http/errors.ts'
+import { type ClaimMapping, toIdentity } from './claims.ts'
+import { refused } from './errors.ts'
+import type { KeyStore } from './key-store.ts'
+import type { AuthObserver, VerificationResult } from './observer.ts'
 import type { Identity } from './principal.ts'
+import { checkShape, readHeader } from './token-header.ts'
+import { tokenHash, type VerifiedCache } from './verified-cache.ts'
 
-export const MAX_TOKEN_BYTES = 8192
-const REALM = 'Bearer realm="inkwell"'
-
-export interface VerifierOptions {
-  keySet: JWTVerifyGetKey
+export interface VerifierOptions extends ClaimMapping {
+  keys: Pick<KeyStore, 'resolve' | 'canReuse'>
+  cache: VerifiedCache
   issuer: string
   audience: string
-  algorithms: string[]
+  algorithms: readonly string[]
   clockSkewS: number
-  rolesClaim: string
-  adminRole: string
+  observer: Pick<AuthObserver, 'verified'>
+  log: Pick<Logger, 'debug'>
+  now?: () => number
 }
 
 export type TokenVerifier = (token: string) => Promise<Identity>
 
-function invalidToken(code: 'invalid_token' | 'token_expired', cause?: unknown): AppError {
-  const description = code === 'token_expired' ? 'The access token expired' : 'The access token is invalid'
-  return new AppError(code, description, {
-    cause,
-    headers: { 'www-authenticate': `${REALM}, error="invalid_token", error_description="${description}"` },
-  })
+function resultOf(err: unknown): VerificationResult {
+  if (err instanceof AppError && (err.code === 'token_expired' || err.code === 'auth_unavailable'))
+    return err.code
+  return 'invalid_token'
 }
 
-export function unauthenticated(): AppError {
-  return new AppError('unauthenticated', 'This endpoint needs a Bearer access token', {
-    headers: { 'www-authenticate': REALM },
-  })
-}
-
-/** Reads a claim by dot path; a claim name that is itself a URL (namespaced claims) is tried whole first. */
-export function readClaim(payload: JWTPayload, path: string): unknown {
-  if (path in payload) return payload[path]
-  let node: unknown = payload
-  for (const part of path.split('.')) {
-    if (node === null || typeof node !== 'object') return undefined
-    node = (node as Record<string, unknown>)[part]
+/** Signature and registered claims; every jose failure becomes a refusal that names no check. */
+async function verifySignedClaims(
+  token: string,
+  key: CryptoKey,
+  options: VerifierOptions,
+): Promise<JWTPayload> {
+  const now = (options.now ?? Date.now)()
+  let payload: JWTPayload
+  try {
+    ;({ payload } = await jwtVerify(token, key, {
+      issuer: options.issuer,
+      audience: options.audience,
+      algorithms: [...options.algorithms],
+      clockTolerance: options.clockSkewS,
+      requiredClaims: ['exp', 'sub'],
+      currentDate: new Date(now),
+    }))
+  } catch (err) {
+    if (err instanceof errors.JWTExpired) throw refused('token_expired', err.message)
+    throw refused('invalid_token', (err as Error).message)
   }
-  return node
+  // jose checks iat only against a maximum age; a token from the future is refused here.
+  if (typeof payload.iat === 'number' && payload.iat > now / 1000 + options.clockSkewS)
+    throw refused('invalid_token', 'iat in the future')
+  return payload
 }
 
-function rolesOf(payload: JWTPayload, claim: string): string[] {
-  const value = readClaim(payload, claim)
-  if (typeof value === 'string') return value.split(/[\s,]+/).filter(Boolean)
-  if (Array.isArray(value)) return value.filter((r): r is string => typeof r === 'string')
-  return []
-}
-
+/**
+ * Verifies a Bearer token against the provider's keys: size and shape first (no
+ * parsing of an oversize token), then the verified-token cache, then header rules,
+ * the key store, the signature and the claims.
+ */
 export function createVerifier(options: VerifierOptions): TokenVerifier {
-  const algorithms = options.algorithms.filter((a) => a !== 'none' && !a.startsWith('HS'))
+  const allowed = new Set(options.algorithms)
+  const verify = async (token: string): Promise<{ identity: Identity; cached: boolean }> => {
+    checkShape(token)
+    const hash = tokenHash(token)
+    const hit = options.cache.get(hash)
+    if (hit && options.keys.canReuse(hit.keyId)) return { identity: hit.identity, cached: true }
+    const header = readHeader(token, allowed)
+    const key = await options.keys.resolve(header.kid, header.alg)
+    const payload = await verifySignedClaims(token, key.key, options)
+    const identity = toIdentity(payload, options)
+    options.cache.set(hash, { identity, expiresAt: (payload.exp as number) * 1000, keyId: key.id })
+    return { identity, cached: false }
+  }
   return async (token) => {
-    if (Buffer.byteLength(token) > MAX_TOKEN_BYTES) throw invalidToken('invalid_token')
-    let payload: JWTPayload
     try {
-      ;({ payload } = await jwtVerify(token, options.keySet, {
-        issuer: options.issuer,
-        audience: options.audience,
-        algorithms,
-        clockTolerance: options.clockSkewS,
-        requiredClaims: ['exp', 'sub'],
-      }))
+      const { identity, cached } = await verify(token)
+      options.observer.verified('ok', cached)
+      return identity
     } catch (err) {
-      if (err instanceof errors.JWTExpired) throw invalidToken('token_expired', err)
-      if (err instanceof errors.JWKSTimeout || !(err instanceof errors.JOSEError)) {
-        throw new AppError('auth_unavailable', 'The identity provider cannot be reached; retry shortly', {
-          cause: err,
-          headers: { 'retry-after': '5' },
-        })
-      }
-      throw invalidToken('invalid_token', err)
-    }
-    const iat = payload.iat
-    if (typeof iat === 'number' && iat > Date.now() / 1000 + options.clockSkewS)
-      throw invalidToken('invalid_token')
-    const roles = rolesOf(payload, options.rolesClaim)
-    return {
-      subject: payload.sub!,
-      email: typeof payload.email === 'string' ? payload.email : undefined,
-      roles,
-      isAdmin: roles.includes(options.adminRole),
+      const result = resultOf(err)
+      options.observer.verified(result, false)
+      options.log.debug({ result, reason: String((err as Error).cause ?? '') }, 'access token refused')
+      throw err
     }
   }
 }

@@ -1,12 +1,12 @@
-import { Redis } from 'ioredis'
 import { LRUCache } from 'lru-cache'
-import type { Logger } from 'pino'
+import type { RedisLink } from './redis.ts'
+import type { ObjectCache } from './tiered.ts'
 
 /**
- * The cache seam. Values are strings (callers serialize); TTLs in seconds.
- * A cache failure never fails a request: reads degrade to misses, writes are dropped.
+ * The key-value seam. Values are strings (callers serialize); TTLs in seconds.
+ * A store failure never fails a request: reads degrade to misses, writes are dropped.
  */
-export interface Cache {
+export interface KeyValueStore {
   readonly kind: 'memory' | 'redis'
   get(key: string): Promise<string | undefined>
   set(key: string, value: string, ttlS: number): Promise<void>
@@ -17,7 +17,10 @@ export interface Cache {
   close(): Promise<void>
 }
 
-export function createMemoryCache(max = 50_000): Cache {
+/** `ctx.cache`: the key-value store plus the two-tier object cache built on it. */
+export interface Cache extends KeyValueStore, ObjectCache {}
+
+export function createMemoryStore(max = 50_000): KeyValueStore {
   const lru = new LRUCache<string, string>({ max, ttlAutopurge: false })
   return {
     kind: 'memory',
@@ -38,24 +41,8 @@ export function createMemoryCache(max = 50_000): Cache {
   }
 }
 
-export function createRedisCache(url: string, keyPrefix: string, log: Logger): Cache {
-  const redis = new Redis(url, {
-    keyPrefix,
-    // Fail fast while Redis is down instead of queueing requests behind a reconnect.
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 1,
-    connectTimeout: 2000,
-    commandTimeout: 500,
-    lazyConnect: false,
-  })
-  let lastErrorLog = 0
-  redis.on('error', (err) => {
-    const now = Date.now()
-    if (now - lastErrorLog > 10_000) {
-      lastErrorLog = now
-      log.warn({ err }, 'redis cache unavailable; serving without it')
-    }
-  })
+export function createRedisStore(link: RedisLink): KeyValueStore {
+  const redis = link.client
   const soft = async <T>(op: () => Promise<T>, fallback: T): Promise<T> => {
     try {
       return await op()
@@ -74,8 +61,6 @@ export function createRedisCache(url: string, keyPrefix: string, log: Logger): C
     ping: async () => {
       await redis.ping()
     },
-    close: async () => {
-      await redis.quit().catch(() => redis.disconnect())
-    },
+    close: () => link.close(),
   }
 }

@@ -5,9 +5,16 @@ import type { Logger as DrizzleLogger } from 'drizzle-orm'
 import { drizzle as drizzlePg } from 'drizzle-orm/node-postgres'
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core'
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite'
-import pg from 'pg'
+import type pg from 'pg'
 import type { Logger } from 'pino'
+import type { Metric } from 'prom-client'
+import { postgresConnection, postgresConnectionString } from '../../config/database-url.ts'
+import type { Config } from '../../config/schema.ts'
 import { type DataDirLock, lockDataDir } from './data-dir-lock.ts'
+import { isDatabaseUnavailable } from './errors.ts'
+import { createPool, createPoolMetrics, type PoolConnection, type PoolSettings } from './postgres-pool.ts'
+import { useNamedStatements } from './prepared.ts'
+import { cancelOnSignal, refuseAfterAbort } from './statement-signal.ts'
 
 /** The query interface every module uses; identical on PGlite and PostgreSQL. */
 export type Db = PgDatabase<PgQueryResultHKT>
@@ -28,20 +35,61 @@ export interface Database {
   ping(): Promise<void>
   /** Counts statements issued through `db` (tests use it to catch N+1). */
   readonly statements: { count: number }
+  /**
+   * Runs a read-only query on the read replica when one is configured, and on the
+   * primary when there is none or it cannot be reached. Never for reads that must
+   * see the caller's own writes.
+   */
+  read<T>(query: (db: Db) => Promise<T>): Promise<T>
+  /**
+   * Test-only fault injection: `hook` sees every statement's SQL before it runs and
+   * may throw to fail it. Refused in production.
+   */
+  setStatementHook(hook: StatementHook | null): void
+  /** Pool metrics for the app's registry. */
+  readonly metrics: Metric[]
   close(): Promise<void>
 }
 
-export interface DatabaseSettings {
+export interface DatabaseSettings extends PoolSettings {
+  NODE_ENV?: Config['NODE_ENV']
   DATABASE_URL?: string | undefined
+  DATABASE_READ_URL?: string | undefined
+  DATABASE_SSL?: Config['DATABASE_SSL']
+  DB_PREPARED_STATEMENTS?: boolean
   DATA_DIR: string
-  DB_POOL_MAX: number
+  /** The current password, asked on every new connection (secrets rotation); wins over the URL's. */
+  databasePassword?: (() => Promise<string>) | undefined
 }
 
-function counter(statements: { count: number }): DrizzleLogger {
-  return {
-    logQuery() {
-      statements.count++
+/** Sees each statement (SQL text and parameters) before it runs; may throw to fail it. */
+export type StatementHook = (sql: string, params: unknown[]) => void
+
+interface StatementWatch {
+  statements: { count: number }
+  hook: StatementHook | null
+}
+
+const TRANSACTION_CONTROL = /^\s*(begin|commit|rollback|savepoint|release)\b/i
+
+/** Drizzle calls its logger before each statement: that is where counting and fault injection happen. */
+function statementWatch(): StatementWatch & { logger: DrizzleLogger } {
+  const watch: StatementWatch = { statements: { count: 0 }, hook: null }
+  return Object.assign(watch, {
+    logger: {
+      logQuery(query: string, params: unknown[]) {
+        // Transaction control (which only the node-postgres driver logs) is not a data statement.
+        if (!TRANSACTION_CONTROL.test(query)) watch.statements.count++
+        watch.hook?.(query, params)
+      },
     },
+  })
+}
+
+function hookSetter(watch: StatementWatch, nodeEnv: string | undefined) {
+  return (hook: StatementHook | null) => {
+    if (nodeEnv === 'production') throw new Error('statement fault injection is refused in production')
+    watch.hook = hook
   }
 }
 
@@ -59,12 +107,24 @@ export async function openDatabase(
   log: Logger,
   purpose = 'server',
 ): Promise<Database> {
-  return settings.DATABASE_URL
-    ? openPostgres(settings.DATABASE_URL, settings.DB_POOL_MAX, log)
-    : openPglite(settings.DATA_DIR, log, purpose)
+  if (!settings.DATABASE_URL) return openPglite(settings.DATA_DIR, log, purpose, settings.NODE_ENV)
+  const connection = postgresConnection(
+    settings.DATABASE_URL,
+    settings.DATABASE_SSL,
+    settings.databasePassword,
+  )
+  const replica = settings.DATABASE_READ_URL
+    ? { connectionString: postgresConnectionString(settings.DATABASE_READ_URL, settings.DATABASE_SSL) }
+    : undefined
+  return openPostgres(connection, replica, settings, log)
 }
 
-async function openPglite(dataDir: string, log: Logger, purpose: string): Promise<Database> {
+async function openPglite(
+  dataDir: string,
+  log: Logger,
+  purpose: string,
+  nodeEnv: string | undefined,
+): Promise<Database> {
   const lock: DataDirLock = lockDataDir(dataDir, purpose)
   const pgdata = join(dataDir, 'pgdata')
   const freshlyCreated = !existsSync(join(pgdata, 'PG_VERSION'))
@@ -75,14 +135,19 @@ async function openPglite(dataDir: string, log: Logger, purpose: string): Promis
     lock.release()
     throw err
   }
-  const statements = { count: 0 }
-  const db = drizzlePglite(client, { logger: counter(statements) }) as unknown as Db
+  const watch = statementWatch()
+  // Request deadlines: see statement-signal.ts (best effort on PGlite).
+  refuseAfterAbort(client, ['query', 'transaction'])
+  const db = drizzlePglite(client, { logger: watch.logger }) as unknown as Db
   log.debug({ dataDir, freshlyCreated }, 'embedded PGlite database opened')
   return {
     kind: 'pglite',
     db,
     freshlyCreated,
-    statements,
+    statements: watch.statements,
+    read: (query) => query(db),
+    setStatementHook: hookSetter(watch, nodeEnv),
+    metrics: [],
     withScriptTransaction: (fn) =>
       client.transaction((tx) => fn(async (text) => (await tx.exec(text)).at(-1)?.rows ?? [])),
     async ping() {
@@ -98,25 +163,45 @@ async function openPglite(dataDir: string, log: Logger, purpose: string): Promis
   }
 }
 
-async function openPostgres(url: string, max: number, log: Logger): Promise<Database> {
-  const pool = new pg.Pool({
-    connectionString: url,
-    max,
-    connectionTimeoutMillis: 3000,
-    idleTimeoutMillis: 30000,
-    maxLifetimeSeconds: 1800,
-    application_name: 'inkwell',
-  })
-  // An idle client's error (backend killed, failover) must never crash the process;
-  // the pool drops that client and the next checkout opens a fresh connection.
-  pool.on('error', (err) => log.warn({ err }, 'idle PostgreSQL connection failed'))
-  const statements = { count: 0 }
-  const db = drizzlePg(pool, { logger: counter(statements) }) as unknown as Db
+async function openPostgres(
+  connection: PoolConnection,
+  replicaConnection: PoolConnection | undefined,
+  settings: DatabaseSettings,
+  log: Logger,
+): Promise<Database> {
+  const poolMetrics = createPoolMetrics()
+  const pool = createPool(connection, settings, log, 'primary')
+  poolMetrics.watch(pool, 'primary')
+  // Request deadlines cancel the statements run under them: see statement-signal.ts.
+  cancelOnSignal(pool, log)
+  const watch = statementWatch()
+  const db = drizzlePg(pool, { logger: watch.logger }) as unknown as Db
+  useNamedStatements(db, settings.DB_PREPARED_STATEMENTS ?? true)
+  const replica = replicaConnection && createPool(replicaConnection, settings, log, 'replica')
+  let readDb: Db | undefined
+  if (replica) {
+    poolMetrics.watch(replica, 'replica')
+    cancelOnSignal(replica, log)
+    readDb = drizzlePg(replica, { logger: watch.logger }) as unknown as Db
+    useNamedStatements(readDb, settings.DB_PREPARED_STATEMENTS ?? true)
+  }
   return {
     kind: 'postgres',
     db,
     freshlyCreated: false,
-    statements,
+    statements: watch.statements,
+    async read(query) {
+      if (!readDb) return query(db)
+      try {
+        return await query(readDb)
+      } catch (err) {
+        if (!isDatabaseUnavailable(err)) throw err
+        log.warn({ err }, 'read replica unavailable; reading from the primary')
+        return query(db)
+      }
+    },
+    setStatementHook: hookSetter(watch, settings.NODE_ENV),
+    metrics: poolMetrics.metrics,
     async withScriptTransaction(fn) {
       const client = await pool.connect()
       try {
@@ -137,6 +222,8 @@ async function openPostgres(url: string, max: number, log: Logger): Promise<Data
     async ping() {
       await pool.query('SELECT 1')
     },
-    close: once(() => pool.end()),
+    close: once(async () => {
+      await Promise.all([pool.end(), replica?.end()])
+    }),
   }
 }

@@ -1,4 +1,5 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { isDatabaseUnavailable } from '../db/errors.ts'
 import { AppError, type ErrorCode, errorCatalogue } from './errors.ts'
 import { problemBody } from './problem.ts'
 import { toFieldErrors } from './validation.ts'
@@ -9,6 +10,7 @@ const byFastifyCode: Record<string, ErrorCode> = {
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'bad_request',
   FST_ERR_CTP_EMPTY_JSON_BODY: 'malformed_json',
   FST_ERR_CTP_INVALID_JSON_BODY: 'malformed_json',
+  FST_ERR_HANDLER_TIMEOUT: 'timeout',
 }
 
 const byStatus: Record<number, ErrorCode> = {
@@ -44,6 +46,12 @@ function toAppError(error: FastifyError): AppError {
   if (mapped) return new AppError(mapped, errorCatalogue[mapped].title)
   if (error instanceof SyntaxError && error.statusCode === 400)
     return new AppError('malformed_json', 'The body is not valid JSON')
+  if (isDatabaseUnavailable(error)) {
+    return new AppError('service_unavailable', 'The database is unavailable; retry shortly', {
+      cause: error,
+      headers: { 'retry-after': '2' },
+    })
+  }
   const status = error.statusCode ?? 500
   if (status >= 400 && status < 500) return new AppError(byStatus[status] ?? 'bad_request', error.message)
   if (status === 503) return new AppError('service_unavailable', 'The service is temporarily unavailable')

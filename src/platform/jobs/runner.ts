@@ -1,92 +1,125 @@
 import type { Logger } from 'pino'
+import type { PendingCounters } from './counters.ts'
+import { backoffDelay, checkPayload, type JobDefinition, jobDefaults, runHandler } from './definition.ts'
+import type { JobMetrics } from './metrics.ts'
 
-/**
- * A job is defined once: its name, its handler, and optionally a period. The
- * in-process runner below runs them inside the API process (the embedded default);
- * a queue-backed runner runs the same definitions in worker processes.
- * Handlers must be idempotent: a job may run again after a crash or a retry.
- */
-export interface JobDefinition<P = unknown> {
-  name: string
-  handler: (payload: P) => Promise<void>
-  /** Run periodically, every `everyMs`. */
-  everyMs?: number
-  /** Also run once while stopping (flushes buffered state). */
-  runOnStop?: boolean
-  attempts?: number
-}
+export type { JobContext, JobDefinition } from './definition.ts'
 
 export interface JobRunner {
+  readonly kind: 'in-process' | 'queue'
   register<P>(definition: JobDefinition<P>): void
-  enqueue<P>(name: string, payload: P): Promise<void>
-  /** Runs a job now and waits for it (operators' "run now", and tests). */
+  definitions(): JobDefinition<never>[]
+  /** Validates the payload, then queues the job (in-process: runs it in the background). */
+  enqueue<P>(name: string, payload: P, options?: { jobId?: string }): Promise<void>
+  /** Resolves once the job can no longer be lost: queued in Redis, or (in-process) run. */
+  deliver(name: string, payload: unknown, key: string): Promise<void>
+  /** Runs a job here and now and waits for it (operators' "run now", and tests). */
   runNow<P>(name: string, payload?: P): Promise<void>
+  /** The pending-counter set `name`, shared by every process on the same backend. */
+  counters(name: string): PendingCounters
+  /** Called after a transaction that wrote the outbox commits: relay it now. */
+  outboxCommitted(): void
   start(): void
   stop(): Promise<void>
 }
 
-export function createInProcessRunner(log: Logger): JobRunner {
+/** A registry of definitions, shared by both runners. */
+export function createRegistry() {
   const definitions = new Map<string, JobDefinition<never>>()
+  return {
+    add(definition: JobDefinition<never>) {
+      if (definitions.has(definition.name)) throw new Error(`job ${definition.name} registered twice`)
+      definitions.set(definition.name, definition)
+    },
+    get(name: string): JobDefinition<never> {
+      const definition = definitions.get(name)
+      if (!definition) throw new Error(`unknown job ${name}`)
+      return definition
+    },
+    all: () => [...definitions.values()],
+  }
+}
+
+/** Runs a job in this process with its retries and backoff; failures are logged, not thrown. */
+export async function executeLocally(
+  definition: JobDefinition<never>,
+  payload: unknown,
+  log: Logger,
+  metrics?: JobMetrics,
+): Promise<boolean> {
+  const attempts = definition.attempts ?? jobDefaults.attempts
+  for (let attempt = 1; attempt <= attempts; attempt++) {
+    const done = metrics?.duration.startTimer({ job: definition.name })
+    try {
+      await runHandler(definition, payload, attempt)
+      done?.({ status: 'completed' })
+      return true
+    } catch (err) {
+      done?.({ status: 'failed' })
+      metrics?.failures.inc({ job: definition.name })
+      log.error({ err, job: definition.name, attempt }, 'job failed')
+      if (attempt < attempts) await new Promise((r) => setTimeout(r, backoffDelay(definition, attempt)))
+    }
+  }
+  return false
+}
+
+type Core = Omit<JobRunner, 'counters' | 'outboxCommitted'>
+
+/** The embedded default: jobs run inside the API process, periodic ones on timers. */
+export function createInProcessRunner(log: Logger, metrics?: JobMetrics): Core {
+  const registry = createRegistry()
   const timers: NodeJS.Timeout[] = []
-  const running = new Set<Promise<void>>()
+  const running = new Set<Promise<unknown>>()
   let stopped = false
 
-  const definitionOf = (name: string) => {
-    const definition = definitions.get(name)
-    if (!definition) throw new Error(`unknown job ${name}`)
-    return definition
-  }
-
-  const execute = (definition: JobDefinition<never>, payload: unknown): Promise<void> => {
-    const attempts = definition.attempts ?? 3
-    const task = (async () => {
-      for (let attempt = 1; attempt <= attempts; attempt++) {
-        try {
-          await definition.handler(payload as never)
-          return
-        } catch (err) {
-          log.error({ err, job: definition.name, attempt }, 'job failed')
-          if (attempt < attempts) await new Promise((r) => setTimeout(r, 100 * 2 ** attempt))
-        }
-      }
-    })()
+  const execute = (definition: JobDefinition<never>, payload: unknown) => {
+    const task = executeLocally(definition, payload, log, metrics)
     running.add(task)
     void task.finally(() => running.delete(task))
     return task
   }
+  const schedule = (definition: JobDefinition<never>, everyMs: number) => {
+    let busy = false
+    const timer = setInterval(() => {
+      // A slow periodic run is never overlapped by the next tick.
+      if (busy || stopped) return
+      busy = true
+      void execute(definition, {}).finally(() => {
+        busy = false
+      })
+    }, everyMs)
+    timer.unref()
+    timers.push(timer)
+  }
 
   return {
-    register(definition) {
-      if (definitions.has(definition.name)) throw new Error(`job ${definition.name} registered twice`)
-      definitions.set(definition.name, definition as JobDefinition<never>)
-    },
+    kind: 'in-process',
+    register: (definition) => registry.add(definition as JobDefinition<never>),
+    definitions: registry.all,
     async enqueue(name, payload) {
       if (stopped) throw new Error(`job runner stopped; ${name} not run`)
-      void execute(definitionOf(name), payload)
+      const definition = registry.get(name)
+      checkPayload(definition, payload)
+      void execute(definition, payload)
     },
-    runNow: (name, payload) => execute(definitionOf(name), payload),
+    async deliver(name, payload) {
+      const definition = registry.get(name)
+      checkPayload(definition, payload)
+      await execute(definition, payload)
+    },
+    runNow: async (name, payload) => {
+      await execute(registry.get(name), payload ?? {})
+    },
     start() {
-      for (const definition of definitions.values()) {
-        if (!definition.everyMs) continue
-        let busy = false
-        const timer = setInterval(() => {
-          // A slow periodic run is never overlapped by the next tick.
-          if (busy || stopped) return
-          busy = true
-          void execute(definition, undefined).finally(() => {
-            busy = false
-          })
-        }, definition.everyMs)
-        timer.unref()
-        timers.push(timer)
-      }
+      for (const definition of registry.all()) if (definition.everyMs) schedule(definition, definition.everyMs)
     },
     async stop() {
       stopped = true
       for (const timer of timers) clearInterval(timer)
       await Promise.allSettled([...running])
-      for (const definition of definitions.values()) {
-        if (definition.runOnStop) await execute(definition, undefined)
+      for (const definition of registry.all()) {
+        if (definition.runOnStop) await execute(definition, {})
       }
     },
   }

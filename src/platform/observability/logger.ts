@@ -1,4 +1,5 @@
 import type { LoggerOptions } from 'pino'
+import { secretSettingNames } from '../../config/settings.ts'
 
 /** Paths pino replaces with "[redacted]" wherever they appear in a log line. */
 export const REDACT_PATHS = [
@@ -10,9 +11,8 @@ export const REDACT_PATHS = [
   '*.password',
   '*.token',
   '*.secret',
-  '*.SECRET_KEY',
-  '*.DATABASE_URL',
-  '*.REDIS_URL',
+  // Every setting the schema marks secret (SECRET_KEY, DATABASE_URL, REDIS_URL, …).
+  ...secretSettingNames.map((name) => `*.${name}`),
 ]
 
 export function loggerOptions(level: string): LoggerOptions {

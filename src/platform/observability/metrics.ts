@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
-import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client'
+import { Counter, collectDefaultMetrics, Histogram, type Metric, Registry } from 'prom-client'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -14,9 +14,11 @@ declare module 'fastify' {
  * Each app has its own registry so several apps can live in one test process.
  */
 export const metricsPlugin = fp(
-  async (app: FastifyInstance) => {
+  async (app: FastifyInstance, opts: { extra?: Metric[] }) => {
     const registry = new Registry()
     collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 20 })
+    // Metrics owned outside the app (the secrets store's refresh counters).
+    for (const metric of opts.extra ?? []) registry.registerMetric(metric)
     const labelNames = ['method', 'route', 'status'] as const
     const requests = new Counter({
       name: 'http_requests_total',

@@ -1,0 +1,16 @@
+// Load scenarios, run by hand (never in CI): `npm run bench -- <scenario> [options]`.
+const scenarios: Record<string, () => Promise<{ run(args: string[]): Promise<void> }>> = {
+  auth: () => import('./auth.ts'),
+  db: () => import('./db.ts'),
+  pagination: () => import('./pagination.ts'),
+}
+
+const [name = '', ...args] = process.argv.slice(2)
+const load = scenarios[name]
+if (!load) {
+  process.stderr.write(
+    `usage: npm run bench -- <scenario> [options]\nscenarios: ${Object.keys(scenarios).join(', ')}\n`,
+  )
+  process.exit(2)
+}
+await (await load()).run(args)

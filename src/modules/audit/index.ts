@@ -1,0 +1,17 @@
+export type { AggregatedEvent, Aggregator } from './aggregate.ts'
+export { auditKey, GENESIS_HASH } from './chain.ts'
+export { type AuditApi, auditPlugin, UNSEALED_ALERT_AGE_S } from './plugin.ts'
+export {
+  type AuditActor,
+  type AuditEvent,
+  actorOf,
+  inAuditedTransaction,
+  insertAuditRow,
+  logAuditRow,
+  type RecordAudit,
+  recordAudit,
+  SYSTEM,
+} from './record.ts'
+export { auditRoutes } from './routes.ts'
+export { purgeExpired, sealPending, unsealedBacklog } from './seal.ts'
+export { type VerifyResult, verifyChain } from './verify.ts'

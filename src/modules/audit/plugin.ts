@@ -1,0 +1,169 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify'
+import fp from 'fastify-plugin'
+import { Gauge } from 'prom-client'
+import { AppError } from '../../platform/http/errors.ts'
+import { type AggregatedEvent, createAggregator } from './aggregate.ts'
+import { auditKey } from './chain.ts'
+import { type AuditEvent, actorOf, recordAudit, requestSource, SYSTEM } from './record.ts'
+import { purgeExpired, sealPending, unsealedBacklog } from './seal.ts'
+
+/** What other components (the rate limiter, admin tools) call. */
+export interface AuditApi {
+  record(event: AuditEvent): Promise<void>
+  /** For attack signals (`auth.failed`, `ratelimit.blocked`): aggregated per source and window. */
+  recordAggregated(event: AggregatedEvent): Promise<void>
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    audit: AuditApi
+  }
+}
+
+/** An unsealed row older than this is an alert (docs/audit-log.md). */
+export const UNSEALED_ALERT_AGE_S = 60
+const PURGE_EVERY_MS = 3_600_000
+
+function sourceOf(request: FastifyRequest) {
+  return { requestId: request.id, clientIp: request.ip, userAgent: request.headers['user-agent'] ?? null }
+}
+
+function registerGauges(app: FastifyInstance) {
+  const { db } = app.ctx
+  let last: Promise<{ count: number; oldestAgeS: number }> | null = null
+  // One query per scrape serves all three gauges.
+  const backlog = () => {
+    last ??= unsealedBacklog(db).finally(() => setTimeout(() => (last = null), 100).unref())
+    return last
+  }
+  const gauge = (name: string, help: string, value: (b: { count: number; oldestAgeS: number }) => number) =>
+    new Gauge({
+      name,
+      help,
+      registers: [app.metrics],
+      async collect() {
+        try {
+          this.set(value(await backlog()))
+        } catch (err) {
+          app.log.warn({ err }, 'audit backlog unavailable for metrics')
+        }
+      },
+    })
+  gauge(
+    'inkwell_audit_unsealed_rows',
+    'Audit rows committed but not yet sealed into the chain',
+    (b) => b.count,
+  )
+  gauge('inkwell_audit_unsealed_oldest_seconds', 'Age of the oldest unsealed audit row', (b) => b.oldestAgeS)
+  gauge(
+    'inkwell_audit_unsealed_overdue',
+    `1 when an unsealed audit row is older than ${UNSEALED_ALERT_AGE_S}s (alert)`,
+    (b) => (b.oldestAgeS > UNSEALED_ALERT_AGE_S ? 1 : 0),
+  )
+}
+
+function registerJobs(app: FastifyInstance, flush: () => Promise<void>) {
+  const { ctx } = app
+  const key = auditKey(ctx.config)
+  // Flush before sealing on stop, so the last summaries are sealed too.
+  ctx.jobs.register({
+    name: 'audit.flush-aggregates',
+    everyMs: ctx.config.AUDIT_AGGREGATE_WINDOW_S * 1000,
+    runOnStop: true,
+    handler: flush,
+  })
+  ctx.jobs.register({
+    name: 'audit.seal',
+    everyMs: ctx.config.AUDIT_SEAL_INTERVAL_MS,
+    runOnStop: true,
+    handler: async () => {
+      await sealPending(ctx.db, key)
+      const backlog = await unsealedBacklog(ctx.db)
+      if (backlog.oldestAgeS > UNSEALED_ALERT_AGE_S)
+        ctx.log.warn({ audit: false, ...backlog }, 'audit rows unsealed for over a minute')
+    },
+  })
+  ctx.jobs.register({
+    name: 'audit.purge',
+    everyMs: PURGE_EVERY_MS,
+    handler: async () => {
+      await purgeExpired(ctx.db, key, ctx.config.AUDIT_RETENTION_DAYS, ctx.log)
+    },
+  })
+}
+
+/** Records denials and attack signals for every route, whatever module threw them. */
+function registerHooks(app: FastifyInstance, api: AuditApi) {
+  // Callback style so the rest of the request runs inside the store.
+  app.addHook('onRequest', (request, _reply, done) => requestSource.run(sourceOf(request), done))
+  app.addHook('onError', async (request, _reply, error) => {
+    if (!(error instanceof AppError)) return
+    try {
+      if (error.status === 403) await api.record(denial(request, error))
+      if (error.status === 401)
+        await api.recordAggregated({
+          action: 'auth.failed',
+          outcome: 'failed',
+          clientIp: request.ip,
+          reason: error.code,
+          source: sourceOf(request),
+        })
+    } catch (err) {
+      request.log.error({ err }, 'audit record failed')
+    }
+  })
+  app.addHook('onResponse', async (request, reply) => {
+    if (reply.statusCode !== 429) return
+    const reason = request.routeOptions.url ?? 'unmatched'
+    const actor = request.principal ? actorOf(request.principal) : undefined
+    await api
+      .recordAggregated({
+        action: 'ratelimit.blocked',
+        outcome: 'denied',
+        clientIp: request.ip,
+        reason,
+        actor,
+        source: sourceOf(request),
+      })
+      .catch((err) => request.log.error({ err }, 'audit record failed'))
+  })
+}
+
+function denial(request: FastifyRequest, error: AppError): AuditEvent {
+  const route = request.routeOptions.url ?? 'unmatched'
+  return {
+    action: 'authz.denied',
+    outcome: 'denied',
+    actor: request.principal ? actorOf(request.principal) : { type: 'anonymous' },
+    target: { type: 'route', id: `${request.method} ${route}` },
+    details: { reason: error.message, params: request.params ?? {} },
+    source: sourceOf(request),
+  }
+}
+
+/** Mounted once, before authentication, so every request carries its source. */
+export const auditPlugin = fp(
+  async (app: FastifyInstance) => {
+    const { ctx } = app
+    const aggregator = createAggregator(ctx, ctx.config.AUDIT_AGGREGATE_WINDOW_S)
+    const api: AuditApi = { record: (event) => recordAudit(ctx, event), recordAggregated: aggregator.record }
+    app.decorate('audit', api)
+    registerHooks(app, api)
+    registerGauges(app)
+    registerJobs(app, aggregator.flush)
+    app.addHook('onReady', async () => {
+      await api.record({
+        action: 'config.loaded',
+        actor: SYSTEM,
+        // Names only: which provider and profile, never a value.
+        details: {
+          secretsProvider: ctx.config.SECRETS_PROVIDER,
+          profile: ctx.config.NODE_ENV,
+          database: ctx.database.kind,
+          cache: ctx.cache.kind,
+        },
+      })
+    })
+  },
+  { name: 'inkwell-audit', dependencies: ['inkwell-metrics'] },
+)

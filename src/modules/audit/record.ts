@@ -1,0 +1,106 @@
+import { AsyncLocalStorage } from 'node:async_hooks'
+import type { Logger } from 'pino'
+import type { Principal } from '../../platform/auth/principal.ts'
+import type { Db, DbOrTx, Tx } from '../../platform/db/database.ts'
+import { inTransaction } from '../../platform/db/transaction.ts'
+import { auditLog } from './audit.table.ts'
+
+export type AuditOutcome = 'success' | 'denied' | 'failed'
+
+/** Who acted: a verified principal, the system itself, or an unidentified client. */
+export type AuditActor =
+  | { type: 'user'; profileId: string; subject: string }
+  | { type: 'system' }
+  | { type: 'anonymous' }
+
+/** Where the request came from; filled from the current request when omitted. */
+export interface AuditSource {
+  requestId?: string | null
+  clientIp?: string | null
+  userAgent?: string | null
+}
+
+export interface AuditEvent {
+  action: string
+  actor: AuditActor
+  outcome?: AuditOutcome
+  target?: { type: string; id: string }
+  /** Never secrets, tokens or unverified claims. */
+  details?: Record<string, unknown>
+  source?: AuditSource
+}
+
+export const SYSTEM: AuditActor = { type: 'system' }
+
+export const actorOf = (principal: Pick<Principal, 'profileId' | 'subject'>): AuditActor => ({
+  type: 'user',
+  profileId: principal.profileId,
+  subject: principal.subject,
+})
+
+/**
+ * The current request's id, IP and user agent. Services are called with a principal,
+ * not a request; carrying the source here keeps their signatures free of HTTP.
+ */
+export const requestSource = new AsyncLocalStorage<AuditSource>()
+
+const MAX_USER_AGENT = 512
+
+function rowOf(event: AuditEvent) {
+  const source = { ...requestSource.getStore(), ...event.source }
+  const actor = event.actor
+  return {
+    actorType: actor.type,
+    actorProfileId: actor.type === 'user' ? actor.profileId : null,
+    actorSubject: actor.type === 'user' ? actor.subject : null,
+    action: event.action,
+    targetType: event.target?.type ?? null,
+    targetId: event.target?.id ?? null,
+    outcome: event.outcome ?? 'success',
+    requestId: source.requestId ?? null,
+    clientIp: source.clientIp ?? null,
+    userAgent: source.userAgent?.slice(0, MAX_USER_AGENT) ?? null,
+    details: event.details ?? {},
+  }
+}
+
+type AuditInsert = ReturnType<typeof rowOf>
+
+/** Inserts one unsealed row with the caller's db or transaction; returns what to log. */
+export async function insertAuditRow(db: DbOrTx, event: AuditEvent): Promise<AuditInsert & { id: number }> {
+  const row = rowOf(event)
+  const [inserted] = await db.insert(auditLog).values(row).returning({ id: auditLog.id })
+  return { ...row, id: inserted!.id }
+}
+
+/** The shipping copy: one structured line per committed audit row, marked `audit: true`. */
+export function logAuditRow(log: Pick<Logger, 'info'>, row: AuditInsert & { id: number }): void {
+  log.info({ audit: true, auditId: row.id, ...row }, `audit ${row.action} ${row.outcome}`)
+}
+
+/** Records an event in its own statement (denials, reads, system events). */
+export async function recordAudit(deps: { db: DbOrTx; log: Logger }, event: AuditEvent): Promise<void> {
+  logAuditRow(deps.log, await insertAuditRow(deps.db, event))
+}
+
+export type RecordAudit = (event: AuditEvent) => Promise<void>
+
+/**
+ * Runs `fn` in one transaction with a `record` that writes audit rows into it: the
+ * rows commit with the operation or not at all. Log lines follow the commit, so an
+ * aborted operation ships nothing either.
+ */
+export async function inAuditedTransaction<T>(
+  deps: { db: Db; log: Logger },
+  fn: (tx: Tx, record: RecordAudit) => Promise<T>,
+): Promise<T> {
+  const { result, rows } = await inTransaction(deps.db, async (tx) => {
+    const rows: (AuditInsert & { id: number })[] = []
+    const result = await fn(tx, async (event) => {
+      rows.push(await insertAuditRow(tx, event))
+    })
+    return { result, rows }
+  })
+  for (const row of rows) logAuditRow(deps.log, row)
+  return result
+}

@@ -1,0 +1,86 @@
+import type { Logger } from 'pino'
+import type { RedisLink } from './redis.ts'
+
+/** The message other instances receive: drop one key, or move a kind to a new generation. */
+export type Invalidation = { kind: string; id: string } | { kind: string; gen: number }
+
+// The value is written only if the key's generation is still the one read at the miss:
+// an invalidation that ran during the load (here or on another instance) wins.
+const FILL_IF_CURRENT = `
+if (redis.call('GET', KEYS[2]) or '') == ARGV[1] then
+  redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3])
+end
+return 1`
+
+const KEY_GEN_TTL_S = 86_400
+
+/** The Redis tier: values as JSON, per-key and per-kind generations, pub/sub invalidation. */
+export class SharedTier {
+  readonly #link: RedisLink
+  readonly #sub: RedisLink
+  readonly #channel: string
+  constructor(link: RedisLink, keyPrefix: string, onMessage: (m: Invalidation) => void, log: Logger) {
+    this.#link = link
+    this.#channel = `${keyPrefix}cache:invalidate`
+    link.client.defineCommand('inkwellFill', { numberOfKeys: 2, lua: FILL_IF_CURRENT })
+    this.#sub = link.subscriber()
+    this.#sub.client.subscribe(this.#channel).catch(() => {})
+    this.#sub.client.on('message', (_channel: string, text: string) => {
+      try {
+        onMessage(JSON.parse(text) as Invalidation)
+      } catch (err) {
+        log.warn({ err }, 'unreadable cache invalidation message')
+      }
+    })
+  }
+
+  get links(): RedisLink[] {
+    return [this.#link, this.#sub]
+  }
+
+  get up(): boolean {
+    return this.#link.up && this.#sub.up
+  }
+
+  async read(kind: string, gen: number, id: string): Promise<{ value: string | null; keyGen: string }> {
+    const [value, keyGen] = await this.#link.client.mget(valueKey(kind, gen, id), keyGenKey(kind, id))
+    return { value: value ?? null, keyGen: keyGen ?? '' }
+  }
+
+  async fill(kind: string, gen: number, id: string, keyGen: string, json: string, ttlS: number) {
+    const client = this.#link.client as unknown as {
+      inkwellFill(k1: string, k2: string, gen: string, value: string, ttl: number): Promise<unknown>
+    }
+    await client.inkwellFill(valueKey(kind, gen, id), keyGenKey(kind, id), keyGen, json, ttlS)
+  }
+
+  async dropKey(kind: string, gen: number, id: string): Promise<void> {
+    await this.#link.client
+      .multi()
+      .incr(keyGenKey(kind, id))
+      .expire(keyGenKey(kind, id), KEY_GEN_TTL_S)
+      .del(valueKey(kind, gen, id))
+      .exec()
+  }
+
+  bumpKind(kind: string): Promise<number> {
+    return this.#link.client.incr(kindGenKey(kind))
+  }
+
+  async kindGens(kinds: readonly string[]): Promise<number[]> {
+    const values = await this.#link.client.mget(...kinds.map(kindGenKey))
+    return values.map((v) => Number(v ?? 0))
+  }
+
+  async publish(message: Invalidation): Promise<void> {
+    await this.#link.client.publish(this.#channel, JSON.stringify(message))
+  }
+
+  async close(): Promise<void> {
+    await this.#sub.close()
+  }
+}
+
+const valueKey = (kind: string, gen: number, id: string) => `obj:${kind}:${gen}:${id}`
+const keyGenKey = (kind: string, id: string) => `objgen:${kind}:${id}`
+const kindGenKey = (kind: string) => `objkind:${kind}`

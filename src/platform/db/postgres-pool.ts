@@ -1,0 +1,149 @@
+import pg from 'pg'
+import type { Logger } from 'pino'
+import { Gauge, Histogram, type Metric } from 'prom-client'
+
+export interface PoolSettings {
+  DB_POOL_MAX: number
+  DB_CONNECT_TIMEOUT_MS: number
+  DB_IDLE_TIMEOUT_MS: number
+  DB_MAX_LIFETIME_S: number
+  DB_STATEMENT_TIMEOUT_MS: number
+  DB_IDLE_IN_TX_TIMEOUT_MS: number
+  DB_APPLICATION_NAME: string
+  DB_STARTUP_PARAMETERS: boolean
+  DB_SLOW_QUERY_MS: number
+}
+
+export type PoolConnection = Pick<pg.PoolConfig, 'connectionString' | 'password'>
+
+/** One statement's SQL text, without its parameter values (which may hold personal data). */
+function statementText(config: unknown): string {
+  const text = typeof config === 'string' ? config : (config as { text?: string } | undefined)?.text
+  return (text ?? '').replace(/\s+/g, ' ').trim().slice(0, 1000)
+}
+
+/** A pg.Client that logs statements slower than DB_SLOW_QUERY_MS. */
+function timedClientClass(slowMs: number, log: Logger, role: string): typeof pg.Client {
+  if (slowMs <= 0) return pg.Client
+  const report = (config: unknown, started: number) => {
+    const durationMs = Math.round(performance.now() - started)
+    if (durationMs >= slowMs)
+      log.warn({ durationMs, pool: role, statement: statementText(config) }, 'slow query')
+  }
+  return class TimedClient extends pg.Client {
+    // biome-ignore lint/suspicious/noExplicitAny: pg's query() has a dozen overloads; this forwards them all.
+    override query(config: any, values?: any, callback?: any): any {
+      const started = performance.now()
+      // pg-pool calls the callback form; drizzle and our own code the promise form.
+      if (typeof values === 'function' || typeof callback === 'function') {
+        const cb = typeof values === 'function' ? values : callback
+        const timed = (err: unknown, res: unknown) => {
+          report(config, started)
+          cb(err, res)
+        }
+        return typeof values === 'function' ? super.query(config, timed) : super.query(config, values, timed)
+      }
+      const result: unknown = super.query(config, values)
+      if (result instanceof Promise) void result.finally(() => report(config, started)).catch(() => {})
+      return result
+    }
+  }
+}
+
+/**
+ * Times every checkout, both the promise form (transactions) and the callback form
+ * pg-pool's own query() uses, into the acquire-wait histogram.
+ */
+function timeCheckouts(pool: pg.Pool, histogram: Histogram<'pool'>, role: string): void {
+  const connect = pool.connect.bind(pool)
+  pool.connect = ((
+    callback?: (err: Error | undefined, client?: pg.PoolClient, done?: () => void) => void,
+  ) => {
+    const stop = histogram.startTimer({ pool: role })
+    if (typeof callback === 'function') {
+      return connect((err, client, done) => {
+        stop()
+        callback(err, client, done)
+      })
+    }
+    return connect().finally(stop)
+  }) as typeof pool.connect
+}
+
+/**
+ * Pool metrics, one set for all of a process's pools, labelled by pool role: total,
+ * idle and waiting clients (read at scrape time) and the checkout wait histogram.
+ */
+export function createPoolMetrics() {
+  const pools = new Map<string, pg.Pool>()
+  const gauge = (name: string, help: string, read: (pool: pg.Pool) => number) =>
+    new Gauge({
+      name,
+      help,
+      labelNames: ['pool'],
+      registers: [],
+      collect() {
+        for (const [role, pool] of pools) this.set({ pool: role }, read(pool))
+      },
+    })
+  const acquire = new Histogram({
+    name: 'db_pool_acquire_seconds',
+    help: 'Time spent waiting for a pool connection',
+    labelNames: ['pool'],
+    buckets: [0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [],
+  })
+  const metrics: Metric[] = [
+    gauge('db_pool_connections', 'Open pool connections', (p) => p.totalCount),
+    gauge('db_pool_idle_connections', 'Idle pool connections', (p) => p.idleCount),
+    gauge('db_pool_waiting_clients', 'Requests queued for a pool connection', (p) => p.waitingCount),
+    acquire,
+  ]
+  return {
+    metrics,
+    watch(pool: pg.Pool, role: string) {
+      pools.set(role, pool)
+      timeCheckouts(pool, acquire, role)
+    },
+  }
+}
+
+/**
+ * A pg Pool configured from settings: bounded waits, retired connections, and
+ * slow-query logging. `role` names it in metrics and logs ("primary", "replica").
+ */
+export function createPool(
+  connection: PoolConnection,
+  settings: PoolSettings,
+  log: Logger,
+  role = 'primary',
+): pg.Pool {
+  const startupTimeouts = settings.DB_STARTUP_PARAMETERS
+    ? {
+        statement_timeout: settings.DB_STATEMENT_TIMEOUT_MS || undefined,
+        idle_in_transaction_session_timeout: settings.DB_IDLE_IN_TX_TIMEOUT_MS || undefined,
+      }
+    : {}
+  const pool = new pg.Pool({
+    ...connection,
+    ...startupTimeouts,
+    max: settings.DB_POOL_MAX,
+    // Bounds both opening a connection and queueing for one: an exhausted pool fails fast.
+    connectionTimeoutMillis: settings.DB_CONNECT_TIMEOUT_MS,
+    idleTimeoutMillis: settings.DB_IDLE_TIMEOUT_MS,
+    maxLifetimeSeconds: settings.DB_MAX_LIFETIME_S,
+    application_name: settings.DB_APPLICATION_NAME,
+    Client: timedClientClass(settings.DB_SLOW_QUERY_MS, log, role),
+  })
+  // An idle client's error (backend killed, failover) must never crash the process;
+  // the pool drops that client and the next checkout opens a fresh connection.
+  pool.on('error', (err) => log.warn({ err, pool: role }, 'idle PostgreSQL connection failed'))
+  // pg-pool listens for errors only while a client sits idle in the pool. A client
+  // checked out between two statements of a transaction has no listener, and a
+  // backend killed right then (failover, pgbouncer's "server conn crashed?") would be
+  // an uncaught exception. Its next statement fails and the pool discards it.
+  pool.on('connect', (client) => {
+    client.on('error', (err) => log.warn({ err, pool: role }, 'PostgreSQL connection failed'))
+  })
+  return pool
+}

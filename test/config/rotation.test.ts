@@ -1,0 +1,144 @@
+import assert from 'node:assert/strict'
+import { randomBytes } from 'node:crypto'
+import { after, describe, test } from 'node:test'
+import { sql } from 'drizzle-orm'
+import pg from 'pg'
+import pino from 'pino'
+import { loadConfig } from '../../src/config/load.ts'
+import type { Config } from '../../src/config/schema.ts'
+import { databasePassword } from '../../src/config/secrets/database-password.ts'
+import { createSecretStore } from '../../src/config/secrets/index.ts'
+import { openDatabase } from '../../src/platform/db/database.ts'
+import { captureLog, manualClock, NO_DOTENV } from './support/env.ts'
+import { matchesScramVerifier, startPasswordGate } from './support/pg-password-gate.ts'
+import { startVaultStandIn } from './support/vault-stand-in.ts'
+
+const TTL_MS = 60_000
+const vault = await startVaultStandIn()
+after(() => vault.close())
+
+async function vaultStore() {
+  const clock = manualClock()
+  const config = {
+    SECRETS_PROVIDER: 'vault',
+    SECRETS_VAULT_ADDR: vault.url,
+    SECRETS_VAULT_TOKEN: vault.rootToken,
+    SECRETS_VAULT_APPROLE_MOUNT: 'approle',
+    SECRETS_VAULT_MOUNT: 'secret',
+    SECRETS_VAULT_PATH: 'inkwell',
+    SECRETS_CACHE_TTL_S: TTL_MS / 1000,
+    SECRETS_STARTUP_ATTEMPTS: 1,
+    SECRETS_TIMEOUT_MS: 2000,
+  } as Config
+  const store = createSecretStore(config, { now: clock.read, log: captureLog().log })
+  after(() => store.close())
+  await store.load()
+  return { store, clock }
+}
+
+describe('database password rotation', () => {
+  test('the pool password function follows the secrets manager within the TTL', async () => {
+    const startupUrl = 'postgres://inkwell:p%40ss-1@db.internal/inkwell'
+    vault.put({ DATABASE_URL: startupUrl })
+    const { store, clock } = await vaultStore()
+    const password = databasePassword(store, startupUrl)
+    assert.equal(await password(), 'p@ss-1')
+    vault.put({ DATABASE_URL: 'postgres://inkwell:p%40ss-2@db.internal/inkwell' })
+    assert.equal(await password(), 'p@ss-1', 'cached within the TTL')
+    clock.advance(TTL_MS)
+    assert.equal(await password(), 'p@ss-2')
+  })
+
+  test('without DATABASE_URL in the provider, the startup password stays', async () => {
+    vault.put({ SECRET_KEY: 'x' })
+    const { store } = await vaultStore()
+    assert.equal(await databasePassword(store, 'postgres://u:fixed@db/x')(), 'fixed')
+  })
+})
+
+const adminUrl = process.env.DATABASE_URL
+// Needs a real PostgreSQL role: only in the services run (`npm run test:services`).
+if (adminUrl?.startsWith('postgres')) {
+  test('a real role rotated with ALTER ROLE: open connections keep working, new ones use the new password', async () => {
+    const admin = new pg.Client({ connectionString: adminUrl })
+    await admin.connect()
+    const role = `inkwell_rotation_${randomBytes(4).toString('hex')}`
+    const [pw1, pw2] = [randomBytes(12).toString('hex'), randomBytes(12).toString('hex')]
+    await admin.query(`CREATE ROLE ${role} LOGIN PASSWORD '${pw1}'`)
+    const server = new URL(adminUrl)
+    const upstream = { host: server.hostname, port: Number(server.port || 5432) }
+    const gate = await passwordCheckedEndpoint(admin, role, upstream)
+    const url = (password: string) =>
+      `postgres://${role}:${password}@${gate.host}:${gate.port}${server.pathname}`
+    let database: Awaited<ReturnType<typeof openDatabase>> | undefined
+    try {
+      vault.put({ DATABASE_URL: url(pw1) })
+      const { store, clock } = await vaultStore()
+      const { config } = loadConfig({ DB_POOL_MAX: '4' }, NO_DOTENV)
+      const settings = {
+        ...config,
+        DATABASE_URL: url(pw1),
+        databasePassword: databasePassword(store, url(pw1)),
+      }
+      database = await openDatabase(settings, pino({ level: 'silent' }))
+      const db = database.db
+      const whoami = async () => {
+        const result = await db.execute(sql`select current_user as "user", pg_backend_pid() as pid`)
+        return (result as unknown as { rows: Array<{ user: string; pid: number }> }).rows[0]!
+      }
+      const first = await whoami()
+      assert.equal(first.user, role)
+
+      // Rotation: the database first, then the secrets manager.
+      await admin.query(`ALTER ROLE ${role} PASSWORD '${pw2}'`)
+      vault.put({ DATABASE_URL: url(pw2) })
+      clock.advance(TTL_MS)
+      await assert.rejects(connectOnce(url(pw1)), /password authentication failed/)
+
+      assert.equal((await whoami()).pid, first.pid, 'the open connection keeps working')
+      // Hold the open connection, so the pool must open a new one with the current password.
+      const second = await database.withScriptTransaction(async () => whoami())
+      assert.equal(second.user, role)
+      assert.notEqual(second.pid, first.pid, 'a new connection')
+      if (gate.attempts) assert.deepEqual(gate.attempts.slice(-1), [{ user: role, ok: true }])
+    } finally {
+      await database?.close()
+      await gate.close()
+      await admin.query(`DROP ROLE IF EXISTS ${role}`)
+      await admin.end()
+    }
+  })
+}
+
+async function connectOnce(url: string) {
+  const client = new pg.Client({ connectionString: url })
+  try {
+    await client.connect()
+  } finally {
+    await client.end().catch(() => {})
+  }
+}
+
+/**
+ * Where to connect so that passwords are checked. A server that trusts local
+ * connections (the test machine's) accepts any password, which would let this test
+ * pass without rotation working; then a front door checks each password against the
+ * role's verifier in pg_authid, as PostgreSQL's scram-sha-256 method would.
+ */
+async function passwordCheckedEndpoint(
+  admin: pg.Client,
+  role: string,
+  upstream: { host: string; port: number },
+) {
+  const wrong = `postgres://${role}:wrong@${upstream.host}:${upstream.port}/${admin.database}`
+  const trusting = await connectOnce(wrong).then(
+    () => true,
+    () => false,
+  )
+  if (!trusting) return { ...upstream, attempts: undefined, close: async () => {} }
+  const gate = await startPasswordGate(upstream, async (user, password) => {
+    const { rows } = await admin.query('SELECT rolpassword FROM pg_authid WHERE rolname = $1', [user])
+    return matchesScramVerifier(password, String(rows[0]?.rolpassword ?? ''))
+  })
+  return { host: '127.0.0.1', port: gate.port, attempts: gate.attempts, close: gate.close }
+}

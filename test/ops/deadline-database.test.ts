@@ -1,0 +1,139 @@
+import assert from 'node:assert/strict'
+import { randomUUID } from 'node:crypto'
+import { describe, test } from 'node:test'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { sql } from 'drizzle-orm'
+import type { FastifyInstance } from 'fastify'
+import pg from 'pg'
+import { withStatementSignal } from '../../src/platform/db/statement-signal.ts'
+import { assertProblem } from '../helpers/api.ts'
+import { buildTestApp } from '../helpers/app.ts'
+
+const DEADLINE_MS = 500
+// A marker in the SQL text identifies this file's statements in pg_stat_activity.
+const marker = `deadline_${randomUUID().replaceAll('-', '')}`
+const onPostgres = Boolean(process.env.DATABASE_URL)
+
+const seen = { statementRefused: undefined as unknown }
+
+function testRoutes(app: FastifyInstance) {
+  const { db } = app.ctx
+  app.get('/test/sleep', async () => {
+    await db.execute(sql.raw(`SELECT pg_sleep(30) AS ${marker}_plain`))
+    return { finished: true }
+  })
+  app.get('/test/sleep-in-transaction', async () => {
+    await db.transaction(async (tx) => {
+      await tx.execute(sql`SELECT 1`)
+      await tx.execute(sql.raw(`SELECT pg_sleep(30) AS ${marker}_tx`))
+    })
+    return { finished: true }
+  })
+  app.get('/test/sleep-long', { config: { timeoutMs: 3000 } }, async () => {
+    await db.execute(sql.raw(`SELECT pg_sleep(30) AS ${marker}_long`))
+    return { finished: true }
+  })
+  app.get('/test/query', async () => db.execute(sql`SELECT 1 AS one`))
+  app.get('/test/query-after-deadline', async () => {
+    await sleep(DEADLINE_MS + 200)
+    try {
+      await db.execute(sql`SELECT 1`)
+      seen.statementRefused = false
+    } catch (err) {
+      seen.statementRefused = err
+    }
+    return {}
+  })
+}
+
+const t = await buildTestApp({ REQUEST_TIMEOUT_MS: String(DEADLINE_MS), DB_POOL_MAX: '2' }, testRoutes)
+
+/** Active statements of this file's slow routes, seen from a separate connection. */
+async function running(label: string): Promise<number> {
+  const client = new pg.Client({ connectionString: process.env.DATABASE_URL })
+  await client.connect()
+  try {
+    const { rows } = await client.query(
+      `SELECT count(*)::int AS n FROM pg_stat_activity
+        WHERE state = 'active' AND query LIKE $1 AND pid <> pg_backend_pid()`,
+      [`%${marker}_${label}%`],
+    )
+    return rows[0].n
+  } finally {
+    await client.end()
+  }
+}
+
+async function waitFor(condition: () => Promise<boolean>, what: string, limitMs = 5000) {
+  const until = performance.now() + limitMs
+  while (!(await condition())) {
+    if (performance.now() > until) assert.fail(`timed out waiting for ${what}`)
+    await sleep(50)
+  }
+}
+
+async function expectCancelled(url: string, label: string) {
+  const response = t.app.inject({ method: 'GET', url })
+  await waitFor(async () => (await running(label)) === 1, 'the slow statement to start')
+  const started = performance.now()
+  const res = await response
+  assertProblem(res, 503, 'timeout')
+  // The statement was running when the 503 went out; it must be gone right after.
+  await waitFor(async () => (await running(label)) === 0, 'the statement to be cancelled', 2000)
+  return performance.now() - started
+}
+
+if (onPostgres) {
+  describe('deadline on PostgreSQL: the statement is cancelled, not left running', () => {
+    test('a slow statement disappears from pg_stat_activity after the deadline', async () => {
+      await expectCancelled('/test/sleep', 'plain')
+    })
+
+    test('a slow statement inside a transaction is cancelled too', async () => {
+      await expectCancelled('/test/sleep-in-transaction', 'tx')
+    })
+
+    test('a request waiting for a pool connection gives up at its deadline', async () => {
+      // DB_POOL_MAX is 2: two long statements hold every connection.
+      const holders = [1, 2].map(() => t.app.inject({ method: 'GET', url: '/test/sleep-long' }))
+      await waitFor(async () => (await running('long')) === 2, 'both connections to be busy')
+      const started = performance.now()
+      assertProblem(await t.app.inject({ method: 'GET', url: '/test/query' }), 503, 'timeout')
+      assert.ok(performance.now() - started < DEADLINE_MS + 500)
+      for (const res of await Promise.all(holders)) assertProblem(res, 503, 'timeout')
+      await waitFor(async () => (await running('long')) === 0, 'the long statements to be cancelled', 2000)
+      const res = await t.app.inject({ method: 'GET', url: '/test/query' })
+      assert.equal(res.statusCode, 200, res.body)
+    })
+
+    test('cancelled connections do not leak from the pool', async () => {
+      // DB_POOL_MAX is 2: three timeouts in a row would starve a leaking pool.
+      for (let i = 0; i < 3; i++) await expectCancelled('/test/sleep', 'plain')
+      const res = await t.app.inject({ method: 'GET', url: '/v1/stories' })
+      assert.equal(res.statusCode, 200, res.body)
+    })
+  })
+} else {
+  describe('deadline on the embedded PGlite (best effort)', () => {
+    test('a statement is not started once the deadline has passed', async () => {
+      assertProblem(await t.app.inject({ method: 'GET', url: '/test/query-after-deadline' }), 503, 'timeout')
+      await waitFor(async () => seen.statementRefused !== undefined, 'the handler to try its query')
+      assert.ok(seen.statementRefused instanceof Error, 'the late statement ran')
+      // Drizzle wraps driver errors; the deadline's reason is the cause.
+      const refusal = seen.statementRefused as Error & { code?: string; cause?: { code?: string } }
+      assert.equal(refusal.code ?? refusal.cause?.code, 'timeout')
+      const res = await t.app.inject({ method: 'GET', url: '/v1/stories' })
+      assert.equal(res.statusCode, 200, res.body)
+    })
+  })
+}
+
+describe('deadline on either database', () => {
+  test('statements run under an aborted signal are refused; others are not bound', async () => {
+    const { db } = t.app.ctx
+    const aborted = AbortSignal.abort(new Error('past the deadline'))
+    // Drizzle queries are lazy: they run, and must be awaited, inside the scope.
+    await assert.rejects(withStatementSignal(aborted, async () => await db.execute(sql`SELECT 1`)))
+    assert.ok(await db.execute(sql`SELECT 1 AS one`))
+  })
+})
