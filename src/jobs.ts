@@ -13,6 +13,6 @@ export const NOOP_JOB = 'jobs.noop'
 export function registerJobs(ctx: AppContext): void {
   ctx.jobs.register({ name: NOOP_JOB, concurrency: 16, handler: async () => {} })
   ctx.jobs.register(viewFlushJob(ctx))
-  ctx.jobs.register(processStoryJob(ctx.db))
+  ctx.jobs.register(processStoryJob(ctx))
   ctx.jobs.register(recomputeTrendingJob(ctx))
 }

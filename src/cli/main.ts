@@ -8,6 +8,7 @@ import { migrate } from '../platform/db/migrate.ts'
 import { loggerOptions } from '../platform/observability/logger.ts'
 import { runAuditCommand } from './audit-command.ts'
 import { runConfigCommand } from './config-command.ts'
+import { runJobsCommand } from './jobs-command.ts'
 import { runSecretCommand } from './secret-command.ts'
 import { seedData } from './seed.ts'
 
@@ -24,6 +25,7 @@ commands:
                               effective configuration, secrets redacted, source of each value
   config docs                 print docs/configuration.md from the schema
   secret generate [--bytes N] print a strong SECRET_KEY
+  jobs list|retry|discard     inspect, retry or discard failed background jobs (BullMQ)
   audit verify [--json]       check the audit log's hash chain (exit 1 when broken)
   audit seal | audit purge    seal pending audit rows / apply AUDIT_RETENTION_DAYS now
 `
@@ -128,6 +130,9 @@ switch (command) {
     break
   case 'audit':
     process.exitCode = await runAuditCommand(rest)
+    break
+  case 'jobs':
+    process.exitCode = await runJobsCommand(rest)
     break
   case 'secret':
     process.exitCode = runSecretCommand(rest)

@@ -422,7 +422,8 @@ export const ConfigSchema = Type.Object({
     minimum: 0,
     maximum: 36500,
     default: 365,
-    description: 'Audit rows older than this are purged, behind a checkpoint that keeps the chain verifiable; 0 = keep forever.',
+    description:
+      'Audit rows older than this are purged, behind a checkpoint that keeps the chain verifiable; 0 = keep forever.',
   }),
   AUDIT_SEAL_INTERVAL_MS: Type.Integer({
     minimum: 100,

@@ -3,11 +3,19 @@ import { describe, test } from 'node:test'
 import { sql } from 'drizzle-orm'
 import { auditKey, purgeExpired, sealPending, verifyChain } from '../../src/modules/audit/index.ts'
 import { createUser, publishStory } from '../helpers/api.ts'
-import { buildTestApp, type TestApp, unique } from '../helpers/app.ts'
+import { buildTestApp as buildApp, type TestApp, unique } from '../helpers/app.ts'
 import { runCli } from '../helpers/process.ts'
-import { asOperator, auditRows } from './support.ts'
+import { asOperator, auditRows, isolatedDatabase } from './support.ts'
 
 const silent = { info() {} } as never
+
+/** The periodic sealer stays out of the way: each test seals when it means to. */
+const buildTestApp = async (overrides: Record<string, string> = {}) =>
+  buildApp({
+    AUDIT_SEAL_INTERVAL_MS: '60000',
+    ...(overrides.DATABASE_URL ? {} : await isolatedDatabase()),
+    ...overrides,
+  })
 
 async function withEvents(t: TestApp, n: number) {
   const { headers } = await createUser(t, unique('u'))
@@ -42,9 +50,18 @@ describe('hash chain', () => {
   test('sealing twice, or from two callers at once, seals each row once', async () => {
     const t = await buildTestApp()
     await withEvents(t, 1)
-    const counts = await Promise.all([sealPending(t.platform.ctx.db, key(t)), sealPending(t.platform.ctx.db, key(t))])
+    const rows = await auditRows(t)
+    const counts = await Promise.all([
+      sealPending(t.platform.ctx.db, key(t)),
+      sealPending(t.platform.ctx.db, key(t)),
+    ])
+    assert.equal(counts[0] + counts[1], rows.length)
     assert.equal(await sealPending(t.platform.ctx.db, key(t)), 0)
-    assert.equal(counts[0] + counts[1], (await auditRows(t)).length)
+    const sealed = await auditRows(t)
+    assert.deepEqual(
+      sealed.map((r) => r.seq).sort((a, b) => a! - b!),
+      rows.map((_, i) => i + 1),
+    )
     assert.equal((await verify(t)).ok, true)
   })
 
@@ -71,21 +88,25 @@ describe('hash chain', () => {
   })
 
   test('`inkwell audit verify` exits 0 on a sound chain and 1 naming the broken link', async () => {
-    const t = await buildTestApp()
+    const database = await isolatedDatabase()
+    const t = await buildTestApp(database)
     await withEvents(t, 1)
     await seal(t)
     const victim = (await auditRows(t, sql`action = 'story.published'`))[0]!
-    const env = { ...process.env, DATA_DIR: t.dataDir, LOG_LEVEL: 'silent' }
+    const env = { ...process.env, ...database, DATA_DIR: t.dataDir, LOG_LEVEL: 'silent' }
     await t.app.close()
     const ok = runCli(['audit', 'verify'], env)
     assert.equal(ok.status, 0, ok.stdout + ok.stderr)
     assert.match(ok.stdout, /audit chain OK/)
-    const reopened = await buildTestApp({ DATA_DIR: t.dataDir })
+    const reopened = await buildApp({ ...database, DATA_DIR: t.dataDir, AUDIT_SEAL_INTERVAL_MS: '60000' })
     await tamper(reopened, `UPDATE audit_log SET actor_subject = 'someone-else' WHERE id = ${victim.id}`)
     await reopened.app.close()
     const broken = runCli(['audit', 'verify'], env)
     assert.equal(broken.status, 1, broken.stdout + broken.stderr)
-    assert.match(broken.stdout, new RegExp(`BROKEN at seq ${victim.seq} \\(row id ${victim.id}\\): hash_mismatch`))
+    assert.match(
+      broken.stdout,
+      new RegExp(`BROKEN at seq ${victim.seq} \\(row id ${victim.id}\\): hash_mismatch`),
+    )
   })
 })
 
@@ -94,9 +115,15 @@ describe('append-only enforcement', () => {
     const t = await buildTestApp()
     await withEvents(t, 1)
     const [unsealed] = await auditRows(t)
-    await assert.rejects(asOperator(t, `UPDATE audit_log SET action = 'x.y' WHERE id = ${unsealed!.id}`), /append-only/)
+    await assert.rejects(
+      asOperator(t, `UPDATE audit_log SET action = 'x.y' WHERE id = ${unsealed!.id}`),
+      /append-only/,
+    )
     await seal(t)
-    await assert.rejects(asOperator(t, `UPDATE audit_log SET outcome = 'denied' WHERE id = ${unsealed!.id}`), /append-only/)
+    await assert.rejects(
+      asOperator(t, `UPDATE audit_log SET outcome = 'denied' WHERE id = ${unsealed!.id}`),
+      /append-only/,
+    )
     await assert.rejects(asOperator(t, `DELETE FROM audit_log WHERE id = ${unsealed!.id}`), /append-only/)
     await assert.rejects(asOperator(t, 'TRUNCATE audit_log'), /append-only/)
     await assert.rejects(asOperator(t, 'DELETE FROM audit_checkpoints'), /append-only/)
@@ -108,11 +135,17 @@ describe('append-only enforcement', () => {
     await withEvents(t, 1)
     const [row] = await auditRows(t)
     await assert.rejects(
-      asOperator(t, `SET LOCAL inkwell.audit_maintenance = 'seal'; UPDATE audit_log SET action = 'x.y' WHERE id = ${row!.id}`),
+      asOperator(
+        t,
+        `SET LOCAL inkwell.audit_maintenance = 'seal'; UPDATE audit_log SET action = 'x.y' WHERE id = ${row!.id}`,
+      ),
       /append-only/,
     )
     await assert.rejects(
-      asOperator(t, `SET LOCAL inkwell.audit_maintenance = 'purge'; DELETE FROM audit_log WHERE id = ${row!.id}`),
+      asOperator(
+        t,
+        `SET LOCAL inkwell.audit_maintenance = 'purge'; DELETE FROM audit_log WHERE id = ${row!.id}`,
+      ),
       /append-only/,
       'an unsealed row is never purged',
     )
@@ -121,8 +154,11 @@ describe('append-only enforcement', () => {
   test('a row cannot be inserted already sealed, and purging needs a checkpoint', async () => {
     const t = await buildTestApp()
     await assert.rejects(
-      asOperator(t, `INSERT INTO audit_log (actor_type, action, outcome, seq, prev_hash, hash)
-        VALUES ('system', 'forged.row', 'success', 999, 'x', 'y')`),
+      asOperator(
+        t,
+        `INSERT INTO audit_log (actor_type, action, outcome, seq, prev_hash, hash)
+        VALUES ('system', 'forged.row', 'success', 999, 'x', 'y')`,
+      ),
       /inserted unsealed/,
     )
     await assert.rejects(asOperator(t, 'SELECT audit_log_purge(1000)'), /no audit checkpoint/)

@@ -22,7 +22,11 @@ const cases: Case[] = [
   {
     route: 'first authenticated request (profile get-or-create)',
     async run(t) {
-      const res = await t.app.inject({ method: 'GET', url: '/v1/me', headers: { ...(await t.auth(unique('sub'))), ...ua } })
+      const res = await t.app.inject({
+        method: 'GET',
+        url: '/v1/me',
+        headers: { ...(await t.auth(unique('sub'))), ...ua },
+      })
       return { res, actor: res.json().id, target: res.json().id }
     },
     status: 200,
@@ -34,7 +38,12 @@ const cases: Case[] = [
     route: 'PATCH /v1/me',
     async run(t) {
       const { headers, profile } = await createUser(t, unique('u'))
-      const res = await t.app.inject({ method: 'PATCH', url: '/v1/me', headers: { ...headers, ...ua }, payload: { bio: 'hi' } })
+      const res = await t.app.inject({
+        method: 'PATCH',
+        url: '/v1/me',
+        headers: { ...headers, ...ua },
+        payload: { bio: 'hi' },
+      })
       return { res, actor: profile.id, target: profile.id }
     },
     status: 200,
@@ -48,7 +57,12 @@ const cases: Case[] = [
     async run(t) {
       const { headers, profile } = await createUser(t, unique('u'))
       const payload = { title: 'T', body: 'B', tags: [] }
-      const res = await t.app.inject({ method: 'POST', url: '/v1/stories', headers: { ...headers, ...ua }, payload })
+      const res = await t.app.inject({
+        method: 'POST',
+        url: '/v1/stories',
+        headers: { ...headers, ...ua },
+        payload,
+      })
       return { res, actor: profile.id, target: res.json().id }
     },
     status: 201,
@@ -99,7 +113,11 @@ const cases: Case[] = [
     async run(t) {
       const { headers, profile } = await createUser(t, unique('u'))
       const story = await createStory(t.app, headers)
-      const res = await t.app.inject({ method: 'POST', url: `/v1/stories/${story.id}/publish`, headers: { ...headers, ...ua } })
+      const res = await t.app.inject({
+        method: 'POST',
+        url: `/v1/stories/${story.id}/publish`,
+        headers: { ...headers, ...ua },
+      })
       return { res, actor: profile.id, target: story.id }
     },
     status: 200,
@@ -112,7 +130,11 @@ const cases: Case[] = [
     async run(t) {
       const { headers, profile } = await createUser(t, unique('u'))
       const story = await publishStory(t.app, headers)
-      const res = await t.app.inject({ method: 'DELETE', url: `/v1/stories/${story.id}`, headers: { ...headers, ...ua } })
+      const res = await t.app.inject({
+        method: 'DELETE',
+        url: `/v1/stories/${story.id}`,
+        headers: { ...headers, ...ua },
+      })
       return { res, actor: profile.id, target: story.id }
     },
     status: 204,
@@ -127,7 +149,11 @@ const cases: Case[] = [
       const author = await createUser(t, unique('u'))
       const admin = await createUser(t, unique('a'), ['admin'])
       const story = await publishStory(t.app, author.headers)
-      const res = await t.app.inject({ method: 'DELETE', url: `/v1/stories/${story.id}`, headers: { ...admin.headers, ...ua } })
+      const res = await t.app.inject({
+        method: 'DELETE',
+        url: `/v1/stories/${story.id}`,
+        headers: { ...admin.headers, ...ua },
+      })
       return { res, actor: admin.profile.id, target: story.id }
     },
     status: 204,
@@ -160,7 +186,11 @@ const cases: Case[] = [
       const author = await createUser(t, unique('u'))
       const other = await createUser(t, unique('o'))
       const story = await publishStory(t.app, author.headers)
-      const res = await t.app.inject({ method: 'DELETE', url: `/v1/stories/${story.id}`, headers: { ...other.headers, ...ua } })
+      const res = await t.app.inject({
+        method: 'DELETE',
+        url: `/v1/stories/${story.id}`,
+        headers: { ...other.headers, ...ua },
+      })
       return { res, actor: other.profile.id, target: 'DELETE /v1/stories/:id' }
     },
     status: 403,
@@ -172,7 +202,11 @@ const cases: Case[] = [
     route: 'GET /v1/admin/audit-log (not an admin)',
     async run(t) {
       const { headers, profile } = await createUser(t, unique('u'))
-      const res = await t.app.inject({ method: 'GET', url: '/v1/admin/audit-log', headers: { ...headers, ...ua } })
+      const res = await t.app.inject({
+        method: 'GET',
+        url: '/v1/admin/audit-log',
+        headers: { ...headers, ...ua },
+      })
       return { res, actor: profile.id, target: 'GET /v1/admin/audit-log' }
     },
     status: 403,
@@ -184,7 +218,11 @@ const cases: Case[] = [
     route: 'GET /v1/admin/audit-log (an admin)',
     async run(t) {
       const { headers, profile } = await createUser(t, unique('a'), ['admin'])
-      const res = await t.app.inject({ method: 'GET', url: '/v1/admin/audit-log?action=story.*', headers: { ...headers, ...ua } })
+      const res = await t.app.inject({
+        method: 'GET',
+        url: '/v1/admin/audit-log?action=story.*',
+        headers: { ...headers, ...ua },
+      })
       return { res, actor: profile.id, target: '*' }
     },
     status: 200,
@@ -225,7 +263,8 @@ describe('every sensitive route records its audit event', async () => {
       else assert.equal(row.actor_type, 'anonymous')
       if (c.targetType) assert.equal(row.target_type, c.targetType)
       if (target) assert.equal(row.target_id, target)
-      for (const [name, value] of Object.entries(c.details ?? {})) assert.deepEqual(row.details[name], value, name)
+      for (const [name, value] of Object.entries(c.details ?? {}))
+        assert.deepEqual(row.details[name], value, name)
     })
   }
 })

@@ -90,7 +90,8 @@ describe('JWKS endpoint slower than AUTH_JWKS_TIMEOUT_MS', () => {
   })
 
   test('key cached: its tokens keep working; an unknown kid waits at most the timeout, then 503', async () => {
-    const p = await providerApp({ AUTH_JWKS_TIMEOUT_MS: '200' })
+    // Long enough for the first, healthy fetch on a loaded machine; the hanging one then times out.
+    const p = await providerApp({ AUTH_JWKS_TIMEOUT_MS: '5000' })
     assert.equal((await p.me(await sign(p.keys.ed))).statusCode, 200)
     p.server.setMode('hang')
     assert.equal((await p.me(await sign(p.keys.ed))).statusCode, 200)

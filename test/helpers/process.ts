@@ -6,7 +6,8 @@ const root = join(import.meta.dirname, '..', '..')
 
 /** Environment for a child process on the embedded default, whatever the test run uses. */
 export function embeddedEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, LOG_LEVEL: 'info', ...extra }
+  // No load balancer to drain for here: SIGTERM shuts down at once (test/ops covers the drain).
+  const env: NodeJS.ProcessEnv = { ...process.env, LOG_LEVEL: 'info', SHUTDOWN_DRAIN_MS: '0', ...extra }
   for (const name of ['DATABASE_URL', 'DATABASE_DIRECT_URL', 'REDIS_URL'])
     if (!(name in extra)) delete env[name]
   return env
@@ -60,6 +61,51 @@ export async function startServer(env: NodeJS.ProcessEnv): Promise<ServerProcess
     output: () => output,
     async stop(signal = 'SIGTERM') {
       if (child.exitCode !== null) return child.exitCode
+      child.kill(signal)
+      const [code] = await once(child, 'exit')
+      return code as number | null
+    },
+  }
+}
+
+export interface WorkerProcess {
+  child: ChildProcess
+  /** Base URL of its monitoring port (/metrics, /healthz). */
+  monitorUrl: string
+  output: () => string
+  stop(signal?: NodeJS.Signals): Promise<number | null>
+}
+
+/** Starts `node src/worker.ts` and waits until it reports ready (WORKER_PORT 0: any free port). */
+export async function startWorker(env: NodeJS.ProcessEnv): Promise<WorkerProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/worker.ts'], {
+    cwd: root,
+    env: { WORKER_PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  let output = ''
+  child.stdout!.on('data', (d) => (output += d))
+  child.stderr!.on('data', (d) => (output += d))
+  const monitorUrl = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`worker did not start:\n${output}`)), 90_000)
+    child.stdout!.on('data', () => {
+      const match = /monitoring on (http:\/\/127\.0\.0\.1:\d+)/.exec(output)
+      if (match) {
+        clearTimeout(timer)
+        resolve(match[1]!)
+      }
+    })
+    child.once('exit', (code) => {
+      clearTimeout(timer)
+      reject(new Error(`worker exited with ${code}:\n${output}`))
+    })
+  })
+  return {
+    child,
+    monitorUrl,
+    output: () => output,
+    async stop(signal = 'SIGTERM') {
+      if (child.exitCode !== null || child.signalCode !== null) return child.exitCode
       child.kill(signal)
       const [code] = await once(child, 'exit')
       return code as number | null

@@ -37,17 +37,31 @@ export interface Aggregator {
  * An attacker cannot flood the table: each (action, source, reason) costs at most
  * two rows per window per process, and the number of buckets is capped.
  */
-export function createAggregator(deps: { db: Db; log: Logger }, windowS: number): Aggregator {
+type Deps = { db: Db; log: Logger }
+
+function write(deps: Deps, windowS: number, event: AggregatedEvent, details: Record<string, unknown>) {
+  return recordAudit(deps, {
+    action: event.action,
+    actor: event.actor ?? { type: 'anonymous' },
+    outcome: event.outcome,
+    details: { reason: event.reason, windowS, ...details },
+    source: { ...event.source, clientIp: event.clientIp },
+  })
+}
+
+function summaryOf(bucket: Bucket, windowStart: Date) {
+  return {
+    count: bucket.more,
+    aggregated: true,
+    windowStart: windowStart.toISOString(),
+    firstAt: bucket.firstAt.toISOString(),
+    lastAt: bucket.lastAt.toISOString(),
+  }
+}
+
+export function createAggregator(deps: Deps, windowS: number): Aggregator {
   let buckets = new Map<string, Bucket>()
   let windowStart = new Date()
-  const write = (event: AggregatedEvent, details: Record<string, unknown>) =>
-    recordAudit(deps, {
-      action: event.action,
-      actor: event.actor ?? { type: 'anonymous' },
-      outcome: event.outcome,
-      details: { reason: event.reason, windowS, ...details },
-      source: { clientIp: event.clientIp, ...event.source },
-    })
   return {
     async record(event) {
       let key = `${event.action}|${event.clientIp}|${event.reason}`
@@ -63,25 +77,17 @@ export function createAggregator(deps: { db: Db; log: Logger }, windowS: number)
         return
       }
       buckets.set(key, { event, firstAt: now, lastAt: now, more: 0 })
-      await write(event, { count: 1, firstAt: now.toISOString(), aggregated: false })
+      await write(deps, windowS, event, { count: 1, firstAt: now.toISOString(), aggregated: false })
     },
     async flush() {
-      const closing = buckets
-      const from = windowStart
+      const [closing, from] = [buckets, windowStart]
       buckets = new Map()
       windowStart = new Date()
       for (const bucket of closing.values()) {
         if (bucket.more === 0) continue
-        await write(
-          { ...bucket.event, source: { requestId: null, userAgent: null } },
-          {
-            count: bucket.more,
-            aggregated: true,
-            windowStart: from.toISOString(),
-            firstAt: bucket.firstAt.toISOString(),
-            lastAt: bucket.lastAt.toISOString(),
-          },
-        )
+        // The summary stands for many requests: no single request's id or user agent.
+        const event = { ...bucket.event, source: { requestId: null, userAgent: null } }
+        await write(deps, windowS, event, summaryOf(bucket, from))
       }
     },
   }

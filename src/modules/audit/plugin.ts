@@ -1,3 +1,4 @@
+import { AsyncResource } from 'node:async_hooks'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { Gauge } from 'prom-client'
@@ -30,12 +31,8 @@ function sourceOf(request: FastifyRequest) {
 
 function registerGauges(app: FastifyInstance) {
   const { db } = app.ctx
-  let last: Promise<{ count: number; oldestAgeS: number }> | null = null
-  // One query per scrape serves all three gauges.
-  const backlog = () => {
-    last ??= unsealedBacklog(db).finally(() => setTimeout(() => (last = null), 100).unref())
-    return last
-  }
+  // One indexed query per gauge and scrape: the unsealed set is tiny when healthy.
+  const backlog = () => unsealedBacklog(db)
   const gauge = (name: string, help: string, value: (b: { count: number; oldestAgeS: number }) => number) =>
     new Gauge({
       name,
@@ -92,6 +89,13 @@ function registerJobs(app: FastifyInstance, flush: () => Promise<void>) {
   })
 }
 
+/**
+ * Runs `fn` outside the request's async context: once the response is sent the
+ * request's deadline no longer applies, and its statement signal must not cancel
+ * (or refuse) the audit write.
+ */
+const outsideRequest = AsyncResource.bind(<T>(fn: () => Promise<T>) => fn())
+
 /** Records denials and attack signals for every route, whatever module threw them. */
 function registerHooks(app: FastifyInstance, api: AuditApi) {
   // Callback style so the rest of the request runs inside the store.
@@ -116,16 +120,16 @@ function registerHooks(app: FastifyInstance, api: AuditApi) {
     if (reply.statusCode !== 429) return
     const reason = request.routeOptions.url ?? 'unmatched'
     const actor = request.principal ? actorOf(request.principal) : undefined
-    await api
-      .recordAggregated({
-        action: 'ratelimit.blocked',
-        outcome: 'denied',
-        clientIp: request.ip,
-        reason,
-        actor,
-        source: sourceOf(request),
-      })
-      .catch((err) => request.log.error({ err }, 'audit record failed'))
+    const event = {
+      action: 'ratelimit.blocked',
+      outcome: 'denied',
+      clientIp: request.ip,
+      reason,
+      actor,
+    } as const
+    await outsideRequest(() => api.recordAggregated({ ...event, source: sourceOf(request) })).catch((err) =>
+      request.log.error({ err }, 'audit record failed'),
+    )
   })
 }
 

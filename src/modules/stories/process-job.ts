@@ -1,6 +1,6 @@
 import { eq } from 'drizzle-orm'
 import { Type } from 'typebox'
-import type { Db } from '../../platform/db/database.ts'
+import type { AppContext } from '../../platform/context.ts'
 import type { JobDefinition } from '../../platform/jobs/index.ts'
 import { EXCERPT_LENGTH } from './schemas.ts'
 import { stories } from './stories.table.ts'
@@ -33,7 +33,7 @@ export function deriveStoryFields(body: string): DerivedFields {
 }
 
 /** Runs after each publish (through the outbox): derives the fields the body determines. */
-export function processStoryJob(db: Db): JobDefinition<{ storyId: string }> {
+export function processStoryJob({ db, cache }: Pick<AppContext, 'db' | 'cache'>): JobDefinition<{ storyId: string }> {
   return {
     name: PROCESS_STORY_JOB,
     payload: ProcessStoryPayload,
@@ -45,6 +45,7 @@ export function processStoryJob(db: Db): JobDefinition<{ storyId: string }> {
       // Deleted (hard) since: nothing left to do.
       if (!row) return
       await db.update(stories).set(deriveStoryFields(row.body)).where(eq(stories.id, storyId))
+      await cache.invalidate('story', storyId)
     },
   }
 }

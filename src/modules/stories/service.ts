@@ -7,7 +7,13 @@ import { cacheKeys, invalidateStory } from '../../platform/cache/keys.ts'
 import { AppError } from '../../platform/http/errors.ts'
 import { addToOutbox } from '../../platform/jobs/index.ts'
 import { type IdempotentResult, runIdempotent } from '../../platform/idempotency/idempotency.ts'
-import { actorOf, type AuditEvent, inAuditedTransaction, insertAuditRow, logAuditRow } from '../audit/index.ts'
+import {
+  type AuditEvent,
+  actorOf,
+  inAuditedTransaction,
+  insertAuditRow,
+  logAuditRow,
+} from '../audit/index.ts'
 import { adjustPublishedStoryCount, findProfileIdByUsername } from '../profiles/index.ts'
 import {
   type FeedPosition,
@@ -152,7 +158,8 @@ export async function updateStory(
   const updated = await inAuditedTransaction(deps, async (tx, record) => {
     const row = await updateOwnStory(tx, id, principal.profileId, changes, expectedVersion)
     const fields = Object.keys(changes).filter((k) => changes[k as keyof UpdateStory] !== undefined)
-    if (row) await record({ action: 'story.updated', actor: actorOf(principal), target: { type: 'story', id }, details: { fields } })
+    const target = { type: 'story', id }
+    if (row) await record({ action: 'story.updated', actor: actorOf(principal), target, details: { fields } })
     return row
   })
   if (!updated) {
@@ -174,7 +181,8 @@ export async function publishStory(deps: Deps, principal: Principal, id: string)
   const published = await inAuditedTransaction(deps, async (tx, record) => {
     const row = await publishOwnDraft(tx, id, principal.profileId)
     if (row) await adjustPublishedStoryCount(tx, principal.profileId, 1)
-    if (row) await record({ action: 'story.published', actor: actorOf(principal), target: { type: 'story', id } })
+    if (row)
+      await record({ action: 'story.published', actor: actorOf(principal), target: { type: 'story', id } })
     if (row) await addToOutbox(tx, PROCESS_STORY_JOB, { storyId: id })
     return row
   })

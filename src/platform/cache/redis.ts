@@ -27,6 +27,7 @@ export function connectRedis(url: string, keyPrefix: string, log: Logger, role =
   })
   const link = new EventEmitter() as RedisLink & { up: boolean }
   let up = false
+  let closing = false
   let lastErrorLog = 0
   client.on('ready', () => {
     if (up) return
@@ -37,6 +38,7 @@ export function connectRedis(url: string, keyPrefix: string, log: Logger, role =
   client.on('close', () => {
     if (!up) return
     up = false
+    if (closing) return
     log.warn({ role }, 'redis connection lost; cache bypassed, rate limits local until it returns')
     link.emit('down')
   })
@@ -52,6 +54,7 @@ export function connectRedis(url: string, keyPrefix: string, log: Logger, role =
   })
   link.subscriber = () => connectRedis(url, keyPrefix, log, 'subscriber')
   link.close = async () => {
+    closing = true
     await client.quit().catch(() => client.disconnect())
   }
   return link

@@ -24,7 +24,11 @@ export class SharedTier {
     this.#channel = `${keyPrefix}cache:invalidate`
     link.client.defineCommand('inkwellFill', { numberOfKeys: 2, lua: FILL_IF_CURRENT })
     this.#sub = link.subscriber()
-    this.#sub.client.subscribe(this.#channel).catch(() => {})
+    // Commands fail while disconnected (no offline queue), so subscribe on every 'ready'
+    // rather than once; the cache is not used until the subscription is confirmed.
+    this.#sub.client.on('ready', () => {
+      this.#sub.client.subscribe(this.#channel).catch((err) => log.warn({ err }, 'cache subscription failed'))
+    })
     this.#sub.client.on('message', (_channel: string, text: string) => {
       try {
         onMessage(JSON.parse(text) as Invalidation)

@@ -1,3 +1,4 @@
+import { AsyncResource } from 'node:async_hooks'
 import { sql } from 'drizzle-orm'
 import type { Logger } from 'pino'
 import type { Db, DbOrTx } from '../db/database.ts'
@@ -36,6 +37,8 @@ export function createOutboxRelay(db: Db, deliver: Deliver, log: Logger, interva
   let current: Promise<void> | undefined
   let again = false
   let stopped = false
+  // A nudge comes from a request; the pass must not inherit its deadline and abort signal.
+  const scope = new AsyncResource('inkwell.outbox')
 
   const pass = async () => {
     for (;;) {
@@ -73,7 +76,7 @@ export function createOutboxRelay(db: Db, deliver: Deliver, log: Logger, interva
       timer.unref()
       void run()
     },
-    nudge: () => void run(),
+    nudge: () => void scope.runInAsyncScope(run),
     async drain() {
       await current
       await run()

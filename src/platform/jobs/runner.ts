@@ -1,3 +1,4 @@
+import { AsyncResource } from 'node:async_hooks'
 import type { Logger } from 'pino'
 import type { PendingCounters } from './counters.ts'
 import { backoffDelay, checkPayload, type JobDefinition, jobDefaults, runHandler } from './definition.ts'
@@ -72,9 +73,12 @@ export function createInProcessRunner(log: Logger, metrics?: JobMetrics): Core {
   const timers: NodeJS.Timeout[] = []
   const running = new Set<Promise<unknown>>()
   let stopped = false
+  // Jobs enqueued during a request must not inherit its async context (its deadline
+  // and abort signal bound to every statement): they run in the runner's own.
+  const scope = new AsyncResource('inkwell.jobs')
 
   const execute = (definition: JobDefinition<never>, payload: unknown) => {
-    const task = executeLocally(definition, payload, log, metrics)
+    const task = scope.runInAsyncScope(() => executeLocally(definition, payload, log, metrics))
     running.add(task)
     void task.finally(() => running.delete(task))
     return task

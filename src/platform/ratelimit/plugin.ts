@@ -5,7 +5,7 @@ import type { RedisLink } from '../cache/redis.ts'
 import { AppError } from '../http/errors.ts'
 import { clientBucket } from './client-key.ts'
 import { type Decision, Limiter, type LimitRule } from './limiter.ts'
-import { type LimitClass, type RateLimitSettings, routeClass, rulesFrom } from './rules.ts'
+import { type LimitClass, type RateLimitSettings, routeClass, routeId, rulesFrom } from './rules.ts'
 import { memoryCounterStore, redisCounterStore } from './store.ts'
 
 /** A request refused by a limit, for an audit trail (the caller aggregates). */
@@ -94,7 +94,9 @@ export const rateLimitPlugin = fp<RateLimitOptions>(
       redis.on('down', () => metrics.degraded.set(1))
     }
     const exempt = new Set(options.exemptRoutes ?? [])
-    const expensive = new Set(options.expensiveRoutes ?? [])
+    const expensive = new Set(
+      (options.expensiveRoutes ?? []).map((r) => routeId(r.split(' ')[0]!, r.split(' ')[1] ?? '')),
+    )
     app.decorateRequest('rateLimit', null)
 
     async function enforce(

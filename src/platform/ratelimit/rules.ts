@@ -29,6 +29,11 @@ export function rulesFrom(s: RateLimitSettings): Record<LimitClass, LimitRule> {
  * slashes, letter case and percent-encoding cannot open a fresh bucket).
  */
 export function routeClass(method: string, route: string, expensive: ReadonlySet<string>): LimitClass {
-  if (expensive.has(`${method} ${route}`)) return 'expensive'
+  if (expensive.has(routeId(method, route))) return 'expensive'
   return method === 'GET' || method === 'HEAD' ? 'read' : 'write'
+}
+
+/** `METHOD /template` without a trailing slash: prefixes make `/v1/stories` and `/v1/stories/` one route. */
+export function routeId(method: string, route: string): string {
+  return `${method} ${route.length > 1 && route.endsWith('/') ? route.slice(0, -1) : route}`
 }

@@ -59,9 +59,12 @@ export function providerSettings(
     AUTH_ISSUER: ISSUER,
     AUTH_AUDIENCE: AUDIENCE,
     AUTH_JWKS_URL: jwksUrl,
-    // These files test verification; a loop stalled by PGlite start-up or a 1,000-request
-    // storm must not be shed with 503s that would hide what is tested.
+    // These files test verification. On a busy machine, PGlite start-up or a 1,000-request
+    // storm stalls the loop (which also serves the JWKS): no shedding, no request deadline,
+    // and a fetch timeout no healthy fetch can reach. The slow-provider tests set their own.
     SHED_MAX_EVENT_LOOP_DELAY_MS: '0',
+    REQUEST_TIMEOUT_MS: '600000',
+    AUTH_JWKS_TIMEOUT_MS: '60000',
     ...extra,
   }
 }
