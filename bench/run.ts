@@ -2,6 +2,7 @@
 const scenarios: Record<string, () => Promise<{ run(args: string[]): Promise<void> }>> = {
   auth: () => import('./auth.ts'),
   db: () => import('./db.ts'),
+  jobs: () => import('./jobs.ts'),
   pagination: () => import('./pagination.ts'),
 }
 

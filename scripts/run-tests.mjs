@@ -33,6 +33,10 @@ const env = {
   TMPDIR: join(tmp, 'tmp'),
   INKWELL_TEST_DIR: tmp,
   LOG_LEVEL: process.env.LOG_LEVEL ?? 'silent',
+  // PGlite blocks the event loop while it opens a store, and a busy CI machine stalls
+  // every process: event-loop load shedding would turn that into random 503s. Tests of
+  // shedding itself set their own thresholds.
+  SHED_MAX_EVENT_LOOP_DELAY_MS: process.env.SHED_MAX_EVENT_LOOP_DELAY_MS ?? '0',
 }
 
 function run(command, commandArgs, extraEnv = {}) {

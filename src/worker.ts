@@ -18,7 +18,9 @@ function refuse(message: string): never {
   process.exit(78)
 }
 if (!queueRedisUrl(config)) {
-  refuse('neither QUEUE_REDIS_URL nor REDIS_URL is set. Without Redis, `npm start` runs every job in-process.')
+  refuse(
+    'neither QUEUE_REDIS_URL nor REDIS_URL is set. Without Redis, `npm start` runs every job in-process.',
+  )
 }
 if (!config.DATABASE_URL) {
   refuse('DATABASE_URL is not set: the embedded PGlite database belongs to the API process alone.')
@@ -30,19 +32,26 @@ await app.ready()
 const monitor = await startMonitor(
   platform.jobs,
   platform.ctx.database,
-  { host: config.HOST, port: config.WORKER_PORT, extra: platform.metrics.filter((m) => !platform.jobs.metrics.includes(m)) },
+  {
+    host: config.HOST,
+    port: config.WORKER_PORT,
+    extra: platform.metrics.filter((m) => !platform.jobs.metrics.includes(m)),
+  },
   log,
 )
 
 // SIGTERM: stop taking jobs, let active ones finish within WORKER_SHUTDOWN_TIMEOUT_MS
 // (past it they return to the queue through BullMQ's stalled-job check), close, exit 0.
-closeWithGrace({ delay: config.WORKER_SHUTDOWN_TIMEOUT_MS + 10_000, logger: log }, async ({ signal, err }) => {
-  if (err) log.error({ err }, 'fatal error; shutting down')
-  else log.info({ signal }, 'worker shutting down')
-  await monitor.close()
-  await app.close()
-  log.info('worker stopped')
-})
+closeWithGrace(
+  { delay: config.WORKER_SHUTDOWN_TIMEOUT_MS + 10_000, logger: log },
+  async ({ signal, err }) => {
+    if (err) log.error({ err }, 'fatal error; shutting down')
+    else log.info({ signal }, 'worker shutting down')
+    await monitor.close()
+    await app.close()
+    log.info('worker stopped')
+  },
+)
 
 log.info(
   { port: monitor.port, jobs: platform.ctx.jobs.definitions().map((d) => d.name) },

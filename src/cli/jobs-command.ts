@@ -25,12 +25,16 @@ async function queueNames(redis: Redis, prefix: string): Promise<string[]> {
 async function list(queues: Queue[], limit: number, out: (line: string) => void) {
   for (const queue of queues) {
     const c = await queue.getJobCounts('waiting', 'active', 'delayed', 'failed', 'completed')
-    out(`${queue.name}: waiting=${c.waiting} active=${c.active} delayed=${c.delayed} failed=${c.failed} completed=${c.completed}`)
+    out(
+      `${queue.name}: waiting=${c.waiting} active=${c.active} delayed=${c.delayed} failed=${c.failed} completed=${c.completed}`,
+    )
   }
   for (const queue of queues) {
     for (const job of await queue.getFailed(0, limit - 1)) {
       const when = job.finishedOn ? new Date(job.finishedOn).toISOString() : '-'
-      out(`failed ${queue.name} ${job.id} tries=${job.attemptsMade} at=${when} reason=${JSON.stringify(job.failedReason ?? '')}`)
+      out(
+        `failed ${queue.name} ${job.id} tries=${job.attemptsMade} at=${when} reason=${JSON.stringify(job.failedReason ?? '')}`,
+      )
     }
   }
 }
@@ -70,7 +74,9 @@ export async function runJobsCommand(args: string[]): Promise<number> {
   secrets.close()
   const url = queueRedisUrl(config)
   if (!url) {
-    process.stderr.write('jobs: no QUEUE_REDIS_URL or REDIS_URL: jobs run in-process and failures are only logged\n')
+    process.stderr.write(
+      'jobs: no QUEUE_REDIS_URL or REDIS_URL: jobs run in-process and failures are only logged\n',
+    )
     return 78
   }
   const redis = new Redis(url, { maxRetriesPerRequest: 1 })

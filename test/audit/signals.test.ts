@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import { sql } from 'drizzle-orm'
 import { buildTestApp } from '../helpers/app.ts'
-import { asOperator, auditRows } from './support.ts'
+import { asOperator, auditRows, isolatedDatabase } from './support.ts'
 
 describe('aggregated attack signals', async () => {
   const t = await buildTestApp({ TRUST_PROXY: '127.0.0.1' }, (app) => {
@@ -72,8 +72,8 @@ describe('aggregated attack signals', async () => {
 })
 
 describe('startup and alert signals', async () => {
-  // The periodic sealer stays out of the way: the test seals when it means to.
-  const t = await buildTestApp({ AUDIT_SEAL_INTERVAL_MS: '60000' })
+  // A log of its own, and the periodic sealer out of the way: the test seals when it means to.
+  const t = await buildTestApp({ AUDIT_SEAL_INTERVAL_MS: '60000', ...(await isolatedDatabase()) })
 
   test('config.loaded names the provider and profile, never a value', async () => {
     const [row] = await auditRows(t, sql`action = 'config.loaded'`)

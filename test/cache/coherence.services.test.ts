@@ -46,8 +46,11 @@ describe('cache coherence across two instances on one Redis', () => {
   })
 
   test('a value one instance loaded is served to the other from Redis', async () => {
+    const seen = await metric(b, 'inkwell_cache_invalidations_total', { kind: 'story', origin: 'remote' })
     const author = await createUser(a, unique('cr'))
     const story = await publishStory(a.app, author.headers)
+    // The profile edit (new generation of every kind) and the publish reach B first.
+    await delivered(b, 'story', seen + 1)
     await a.app.inject({ url: `/v1/stories/${story.id}` })
     const before = await metric(b, 'inkwell_cache_hits_total', { kind: 'story', tier: 'shared' })
     assert.equal((await b.app.inject({ url: `/v1/stories/${story.id}` })).statusCode, 200)
@@ -59,7 +62,12 @@ describe('cache coherence across two instances on one Redis', () => {
     const author = await createUser(a, name)
     assert.equal((await b.app.inject({ url: `/v1/profiles/${name}` })).statusCode, 200)
     const seen = await metric(b, 'inkwell_cache_invalidations_total', { kind: 'profile', origin: 'remote' })
-    await a.app.inject({ method: 'PATCH', url: '/v1/me', headers: author.headers, payload: { username: unique('cq') } })
+    await a.app.inject({
+      method: 'PATCH',
+      url: '/v1/me',
+      headers: author.headers,
+      payload: { username: unique('cq') },
+    })
     await delivered(b, 'profile', seen)
     assert.equal((await b.app.inject({ url: `/v1/profiles/${name}` })).statusCode, 404)
   })
@@ -68,8 +76,8 @@ describe('cache coherence across two instances on one Redis', () => {
     const author = await createUser(a, unique('cx'))
     const story = await publishStory(a.app, author.headers)
     const link = a.platform.redis!
-    const down = new Promise((resolve) => link.once('down', resolve))
-    const up = new Promise((resolve) => link.once('up', resolve))
+    const down = new Promise<void>((resolve) => link.once('down', () => resolve()))
+    const up = new Promise<void>((resolve) => link.once('up', () => resolve()))
     link.client.disconnect(true)
     await down
     assert.equal(a.platform.ctx.cache.degraded, true)
@@ -90,7 +98,9 @@ describe('cache coherence across two instances on one Redis', () => {
 
 describe('Redis unreachable from the start', () => {
   test('the API serves from the database and stays ready', async () => {
-    const t = await buildTestApp({ REDIS_URL: 'redis://127.0.0.1:1' })
+    // Job queues keep the run's Redis: only the cache's is unreachable here.
+    const queues = process.env.QUEUE_REDIS_URL ?? process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
+    const t = await buildTestApp({ REDIS_URL: 'redis://127.0.0.1:1', QUEUE_REDIS_URL: queues })
     const author = await createUser(t, unique('cz'))
     const story = await publishStory(t.app, author.headers)
     for (let i = 0; i < 3; i++)

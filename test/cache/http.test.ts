@@ -10,7 +10,8 @@ async function metricValue(t: TestApp, name: string, labels: Record<string, stri
   return match.reduce((sum, v) => sum + v.value, 0)
 }
 
-const t = await buildTestApp()
+// A loaded machine (the whole suite in parallel) must not turn a slow write into a 503.
+const t = await buildTestApp({ REQUEST_TIMEOUT_MS: '60000' })
 
 describe('cached reads through the HTTP API', () => {
   test('repeated reads of a story are served from the cache (hit rate)', async () => {
@@ -33,7 +34,11 @@ describe('cached reads through the HTTP API', () => {
     const first = await t.app.inject({ method: 'GET', url })
     assert.equal(first.json().likeCount, 0)
     await t.app.inject({ method: 'PUT', url: `${url}/like`, headers: reader.headers })
-    const liked = await t.app.inject({ method: 'GET', url, headers: { 'if-none-match': first.headers.etag as string } })
+    const liked = await t.app.inject({
+      method: 'GET',
+      url,
+      headers: { 'if-none-match': first.headers.etag as string },
+    })
     assert.equal(liked.statusCode, 200)
     assert.equal(liked.json().likeCount, 1)
     assert.notEqual(liked.headers.etag, first.headers.etag)
@@ -42,7 +47,11 @@ describe('cached reads through the HTTP API', () => {
     await t.app.inject({ method: 'DELETE', url: `${url}/like`, headers: reader.headers })
     const last = await t.app.inject({ method: 'GET', url })
     assert.equal(last.json().likeCount, 0)
-    const again = await t.app.inject({ method: 'GET', url, headers: { 'if-none-match': last.headers.etag as string } })
+    const again = await t.app.inject({
+      method: 'GET',
+      url,
+      headers: { 'if-none-match': last.headers.etag as string },
+    })
     assert.equal(again.statusCode, 304)
   })
 
@@ -84,14 +93,27 @@ describe('cached reads through the HTTP API', () => {
     const first = await t.app.inject({ method: 'GET', url })
     assert.equal(first.statusCode, 200)
     assert.match(String(first.headers.etag), /^"[A-Za-z0-9_-]+"$/)
-    const same = await t.app.inject({ method: 'GET', url, headers: { 'if-none-match': first.headers.etag as string } })
+    const same = await t.app.inject({
+      method: 'GET',
+      url,
+      headers: { 'if-none-match': first.headers.etag as string },
+    })
     assert.equal(same.statusCode, 304)
     await publishStory(t.app, author.headers)
-    const counted = await t.app.inject({ method: 'GET', url, headers: { 'if-none-match': first.headers.etag as string } })
+    const counted = await t.app.inject({
+      method: 'GET',
+      url,
+      headers: { 'if-none-match': first.headers.etag as string },
+    })
     assert.equal(counted.statusCode, 200)
     assert.equal(counted.json().publishedStoryCount, 1)
     const renamed = unique('ch')
-    await t.app.inject({ method: 'PATCH', url: '/v1/me', headers: author.headers, payload: { username: renamed } })
+    await t.app.inject({
+      method: 'PATCH',
+      url: '/v1/me',
+      headers: author.headers,
+      payload: { username: renamed },
+    })
     assert.equal((await t.app.inject({ method: 'GET', url })).statusCode, 404)
     assert.equal((await t.app.inject({ method: 'GET', url: `/v1/profiles/${renamed}` })).statusCode, 200)
     const me = await t.app.inject({ method: 'GET', url: '/v1/me', headers: author.headers })
@@ -108,7 +130,12 @@ describe('cached reads through the HTTP API', () => {
     const story = await publishStory(t.app, author.headers)
     await t.app.inject({ method: 'GET', url: `/v1/stories/${story.id}` })
     const renamed = unique('cj')
-    await t.app.inject({ method: 'PATCH', url: '/v1/me', headers: author.headers, payload: { username: renamed } })
+    await t.app.inject({
+      method: 'PATCH',
+      url: '/v1/me',
+      headers: author.headers,
+      payload: { username: renamed },
+    })
     const res = await t.app.inject({ method: 'GET', url: `/v1/stories/${story.id}` })
     assert.equal(res.json().author.username, renamed)
   })

@@ -5,7 +5,8 @@ import { rowsOf } from '../../src/platform/db/rows.ts'
 import { assertProblem, createStory, createUser, publishStory } from '../helpers/api.ts'
 import { buildTestApp, unique } from '../helpers/app.ts'
 
-const t = await buildTestApp({ DB_POOL_MAX: '20' })
+// A generous pool wait: this file is about correct counts, not about the pool's bound (pool.services.test.ts).
+const t = await buildTestApp({ DB_POOL_MAX: '20', DB_CONNECT_TIMEOUT_MS: '20000' })
 const { app } = t
 const author = await createUser(t, unique('busy'))
 

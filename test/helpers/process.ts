@@ -80,14 +80,18 @@ export interface WorkerProcess {
 export async function startWorker(env: NodeJS.ProcessEnv): Promise<WorkerProcess> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/worker.ts'], {
     cwd: root,
-    env: { WORKER_PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', ...env },
+    // The ready line is logged at info, whatever level the test run uses.
+    env: { WORKER_PORT: '0', HOST: '127.0.0.1', ...env, LOG_LEVEL: 'info' },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   let output = ''
   child.stdout!.on('data', (d) => (output += d))
   child.stderr!.on('data', (d) => (output += d))
   const monitorUrl = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`worker did not start:\n${output}`)), 90_000)
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL')
+      reject(new Error(`worker did not start:\n${output}`))
+    }, 180_000)
     child.stdout!.on('data', () => {
       const match = /monitoring on (http:\/\/127\.0\.0\.1:\d+)/.exec(output)
       if (match) {

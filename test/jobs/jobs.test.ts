@@ -25,7 +25,11 @@ describe('story processing', () => {
     assert.equal(fields.readingTimeMinutes, 3)
     assert.ok(fields.excerpt.length <= 280)
     assert.match(fields.excerpt, /^(word )+word…$/)
-    assert.deepEqual(deriveStoryFields('  one\n\ntwo  '), { wordCount: 2, readingTimeMinutes: 1, excerpt: 'one two' })
+    assert.deepEqual(deriveStoryFields('  one\n\ntwo  '), {
+      wordCount: 2,
+      readingTimeMinutes: 1,
+      excerpt: 'one two',
+    })
   })
 
   test('publishing fills the derived fields through the outbox, and the outbox empties', async () => {
@@ -67,7 +71,9 @@ describe('view flush', () => {
     // The first flush commits, then "crashes" before acknowledging the batch.
     await inTransaction(ctx.db, async (tx) => {
       assert.ok(await claimCounterBatch(tx, batch.id))
-      await tx.execute(sql`UPDATE stories SET view_count = view_count + ${batch.counts.get(story.id)!} WHERE id = ${story.id}`)
+      await tx.execute(
+        sql`UPDATE stories SET view_count = view_count + ${batch.counts.get(story.id)!} WHERE id = ${story.id}`,
+      )
     })
     await ctx.jobs.runNow('stories.flush-views')
     assert.equal((await fetchStory(story.id)).viewCount, 3)
@@ -98,7 +104,11 @@ describe('fault injection', () => {
     const story = await publishStory(flaky.app, writer.headers, { body: 'retried until done' })
     const started = performance.now()
     await eventually(async () => {
-      const res = await flaky.app.inject({ method: 'GET', url: `/v1/stories/${story.id}`, headers: writer.headers })
+      const res = await flaky.app.inject({
+        method: 'GET',
+        url: `/v1/stories/${story.id}`,
+        headers: writer.headers,
+      })
       return res.json().wordCount === 3
     }, 'the third try to succeed')
     // Two failures, then backoff of 1 s and 2 s: the success cannot come sooner.

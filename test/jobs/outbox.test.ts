@@ -12,7 +12,8 @@ after(async () => {
 
 test('a job whose write committed is done after the process dies between commit and enqueue', async () => {
   const dataDir = freshDataDir()
-  const env = (extra: Record<string, string> = {}) => embeddedEnv({ DATA_DIR: dataDir, NODE_ENV: 'test', ...extra })
+  const env = (extra: Record<string, string> = {}) =>
+    embeddedEnv({ DATA_DIR: dataDir, NODE_ENV: 'test', ...extra })
   const first = await startServer(env({ FAULT_INJECTION: 'exit-after-outbox-commit' }))
   servers.push(first)
   const token = runCli(['token', '--sub', unique('outbox')], env()).stdout.trim()

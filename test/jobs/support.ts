@@ -2,7 +2,11 @@ import assert from 'node:assert/strict'
 import { setTimeout as sleep } from 'node:timers/promises'
 
 /** Polls until `probe` returns a value (not undefined/false), within a bounded deadline. */
-export async function eventually<T>(probe: () => Promise<T | undefined | false>, what: string, limitMs = 30_000): Promise<T> {
+export async function eventually<T>(
+  probe: () => Promise<T | undefined | false>,
+  what: string,
+  limitMs = 30_000,
+): Promise<T> {
   const until = performance.now() + limitMs
   for (;;) {
     const value = await probe()

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict'
+import { spawnSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { describe, test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -23,6 +24,29 @@ function instrumentPing(t: TestApp) {
     return original()
   }
   return state
+}
+
+/** A private database with every migration applied, which the test may then damage. */
+async function privateMigratedDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
+  const admin = new pg.Client({ connectionString: process.env.DATABASE_URL })
+  await admin.connect()
+  const name = `inkwell_ready_${randomBytes(4).toString('hex')}`
+  await admin.query(`CREATE DATABASE "${name}"`)
+  const url = new URL(process.env.DATABASE_URL!)
+  url.pathname = `/${name}`
+  const drop = async () => {
+    await admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`)
+    await admin.end()
+  }
+  const migrated = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'migrate'], {
+    env: { ...process.env, DATABASE_URL: url.toString(), DATABASE_DIRECT_URL: '', LOG_LEVEL: 'warn' },
+    encoding: 'utf8',
+  })
+  if (migrated.status !== 0) {
+    await drop()
+    assert.fail(`migrate failed: ${migrated.stderr}`)
+  }
+  return { url: url.toString(), drop }
 }
 
 describe('liveness', () => {
@@ -138,30 +162,11 @@ describe('readiness', () => {
 })
 
 describe('readiness: migrations', () => {
-  if (onPostgres) {
-    test('an unmigrated database is not ready', async () => {
-      const admin = new pg.Client({ connectionString: process.env.DATABASE_URL })
-      await admin.connect()
-      const name = `inkwell_unmigrated_${randomBytes(4).toString('hex')}`
-      await admin.query(`CREATE DATABASE "${name}"`)
-      try {
-        const url = new URL(process.env.DATABASE_URL!)
-        url.pathname = `/${name}`
-        const t = await buildTestApp({ DATABASE_URL: url.toString(), READY_CACHE_MS: '0' })
-        const { status, body } = await readyz(t)
-        await t.app.close()
-        assert.equal(status, 503)
-        assert.equal(body.checks.migrations.status, 'failed')
-        assert.match(body.checks.migrations.error, /not applied: 0001_/)
-        assert.equal(body.checks.database.status, 'ok')
-      } finally {
-        await admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`)
-        await admin.end()
-      }
-    })
-  } else {
-    test('a migration missing from the database makes it not ready', async () => {
-      const t = await buildTestApp({ READY_CACHE_MS: '0' })
+  test('a migration missing from the database makes it not ready', async () => {
+    // The services run's database is shared by every test file: damage a private one.
+    const db = onPostgres ? await privateMigratedDatabase() : undefined
+    const t = await buildTestApp({ READY_CACHE_MS: '0', ...(db ? { DATABASE_URL: db.url } : {}) })
+    try {
       await t.platform.ctx.database.withScriptTransaction((run) =>
         run('DELETE FROM schema_migrations WHERE version = (SELECT max(version) FROM schema_migrations)'),
       )
@@ -169,6 +174,10 @@ describe('readiness: migrations', () => {
       assert.equal(status, 503)
       assert.equal(body.checks.migrations.status, 'failed')
       assert.match(body.checks.migrations.error, /not applied: \d{4}_/)
-    })
-  }
+      assert.equal(body.checks.database.status, 'ok')
+    } finally {
+      await t.app.close()
+      await db?.drop()
+    }
+  })
 })

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
+import { ConfigSchema } from '../../src/config/schema.ts'
 import { assertProblem } from '../helpers/api.ts'
 import { buildTestApp } from '../helpers/app.ts'
 
@@ -70,8 +71,14 @@ describe('load shedding', () => {
   })
 
   test('with the default thresholds an idle server sheds nothing', async () => {
-    const t = await buildTestApp({ SHED_SAMPLE_INTERVAL_MS: SAMPLE_MS, SHED_MAX_EVENT_LOOP_DELAY_MS: '200' })
-    await sleep(Number(SAMPLE_MS) * 4)
+    const defaultOf = (name: 'SHED_MAX_EVENT_LOOP_DELAY_MS' | 'SHED_SAMPLE_INTERVAL_MS') =>
+      (ConfigSchema.properties[name] as unknown as { default: number }).default
+    // The test helper turns event-loop shedding off; put the production default back.
+    const t = await buildTestApp({
+      SHED_MAX_EVENT_LOOP_DELAY_MS: String(defaultOf('SHED_MAX_EVENT_LOOP_DELAY_MS')),
+    })
+    // Shedding arms two samples after startup; wait for a sample after that.
+    await sleep(3 * defaultOf('SHED_SAMPLE_INTERVAL_MS') + 200)
     for (let i = 0; i < 20; i++) {
       const res = await t.app.inject({ method: 'GET', url: '/v1/stories' })
       assert.equal(res.statusCode, 200, res.body)

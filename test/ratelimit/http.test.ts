@@ -5,7 +5,11 @@ import type { LightMyRequestResponse } from 'fastify'
 import { assertProblem } from '../helpers/api.ts'
 import { buildTestApp, unique } from '../helpers/app.ts'
 
-const ipApp = await buildTestApp({ RATE_LIMIT_IP_MAX: '3', RATE_LIMIT_IP_WINDOW_S: '60', TRUST_PROXY: '10.0.0.1' })
+const ipApp = await buildTestApp({
+  RATE_LIMIT_IP_MAX: '3',
+  RATE_LIMIT_IP_WINDOW_S: '60',
+  TRUST_PROXY: '10.0.0.1',
+})
 const userApp = await buildTestApp({
   RATE_LIMIT_READ_MAX: '3',
   RATE_LIMIT_WRITE_MAX: '2',
@@ -47,20 +51,32 @@ describe('per-IP limit (before authentication)', () => {
       assert.equal(res.statusCode, 404)
       assert.equal(res.headers['ratelimit-remaining'], String(2 - i))
     }
-    assertProblem(await ipApp.app.inject({ method: 'GET', url: '/v1/stories', remoteAddress }), 429, 'rate_limited')
+    assertProblem(
+      await ipApp.app.inject({ method: 'GET', url: '/v1/stories', remoteAddress }),
+      429,
+      'rate_limited',
+    )
   })
 
   test('X-Forwarded-For from an untrusted peer changes nothing; from TRUST_PROXY it names the client', async () => {
     const remoteAddress = freshIp()
     for (let i = 0; i < 3; i++) {
       const headers = { 'x-forwarded-for': freshIp() }
-      assert.equal((await ipApp.app.inject({ method: 'GET', url: '/v1/stories', remoteAddress, headers })).statusCode, 200)
+      assert.equal(
+        (await ipApp.app.inject({ method: 'GET', url: '/v1/stories', remoteAddress, headers })).statusCode,
+        200,
+      )
     }
     const spoofed = { 'x-forwarded-for': freshIp() }
-    assertProblem(await ipApp.app.inject({ method: 'GET', url: '/v1/stories', remoteAddress, headers: spoofed }), 429, 'rate_limited')
+    assertProblem(
+      await ipApp.app.inject({ method: 'GET', url: '/v1/stories', remoteAddress, headers: spoofed }),
+      429,
+      'rate_limited',
+    )
     const client = freshIp()
     const viaProxy = { remoteAddress: '10.0.0.1', headers: { 'x-forwarded-for': client } }
-    for (let i = 0; i < 3; i++) assert.equal((await ipApp.app.inject({ url: '/v1/stories', ...viaProxy })).statusCode, 200)
+    for (let i = 0; i < 3; i++)
+      assert.equal((await ipApp.app.inject({ url: '/v1/stories', ...viaProxy })).statusCode, 200)
     assert.equal((await ipApp.app.inject({ url: '/v1/stories', ...viaProxy })).statusCode, 429)
     const other = { remoteAddress: '10.0.0.1', headers: { 'x-forwarded-for': freshIp() } }
     assert.equal((await ipApp.app.inject({ url: '/v1/stories', ...other })).statusCode, 200)
@@ -72,7 +88,10 @@ describe('per-IP limit (before authentication)', () => {
       const res = await ipApp.app.inject({ url: '/v1/stories', remoteAddress: `${prefix}::${host}` })
       assert.equal(res.statusCode, 200)
     }
-    assert.equal((await ipApp.app.inject({ url: '/v1/stories', remoteAddress: `${prefix}::9` })).statusCode, 429)
+    assert.equal(
+      (await ipApp.app.inject({ url: '/v1/stories', remoteAddress: `${prefix}::9` })).statusCode,
+      429,
+    )
     const neighbour = `2001:db8:${randomBytes(2).toString('hex')}:2::1`
     assert.equal((await ipApp.app.inject({ url: '/v1/stories', remoteAddress: neighbour })).statusCode, 200)
   })
@@ -129,7 +148,8 @@ describe('per-user limits (after authentication)', () => {
     const user = await userApp.auth(unique('rb'))
     const claims = { ...user, 'x-roles': 'admin', 'x-admin': 'true' }
     const codes = []
-    for (let i = 0; i < 4; i++) codes.push((await userApp.app.inject({ url: `${storyUrl()}?role=admin`, headers: claims })).statusCode)
+    for (let i = 0; i < 4; i++)
+      codes.push((await userApp.app.inject({ url: `${storyUrl()}?role=admin`, headers: claims })).statusCode)
     assert.deepEqual(codes, [404, 404, 404, 429])
   })
 })

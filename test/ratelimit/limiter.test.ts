@@ -19,7 +19,15 @@ describe('limiter', () => {
     for (let i = 0; i < 7; i++) seen.push(await limiter.take('read', rule, 'u1'))
     assert.deepEqual(
       seen.map((d) => [d.allowed, d.remaining]),
-      [[true, 4], [true, 3], [true, 2], [true, 1], [true, 0], [false, 0], [false, 0]],
+      [
+        [true, 4],
+        [true, 3],
+        [true, 2],
+        [true, 1],
+        [true, 0],
+        [false, 0],
+        [false, 0],
+      ],
     )
     assert.equal(seen[6]!.resetS, 45)
     c.t += 45_000
@@ -70,7 +78,12 @@ describe('limiter', () => {
         return 1
       },
     }
-    const limiter = new Limiter({ shared, sharedUp: () => false, local: memoryCounterStore(), now: clock().now })
+    const limiter = new Limiter({
+      shared,
+      sharedUp: () => false,
+      local: memoryCounterStore(),
+      now: clock().now,
+    })
     assert.equal((await limiter.take('ip', rule, 'z')).allowed, true)
     assert.equal(calls, 0)
   })

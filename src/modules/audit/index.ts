@@ -8,8 +8,10 @@ export {
   inAuditedTransaction,
   insertAuditRow,
   logAuditRow,
+  profileCreatedInsert,
   type RecordAudit,
   recordAudit,
+  rowOf as auditRowOf,
   SYSTEM,
 } from './record.ts'
 export { auditRoutes } from './routes.ts'

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto'
-import { eq, sql } from 'drizzle-orm'
+import { eq, type SQL, sql } from 'drizzle-orm'
 import { uuidv7 } from 'uuidv7'
 import type { DbOrTx } from '../../platform/db/database.ts'
 import { profiles } from './profiles.table.ts'
@@ -17,6 +17,29 @@ export function generatedUsername(): string {
  * subject all land on the same row. The update makes RETURNING yield the existing
  * row; `xmax = 0` tells whether this statement inserted it.
  */
+/**
+ * The same upsert, with `audit` (an INSERT … SELECT … FROM p WHERE p.created) run by
+ * the same statement: the profile and its audit row commit together.
+ */
+export async function upsertProfileBySubjectAudited(
+  db: DbOrTx,
+  subject: string,
+  email: string | undefined,
+  audit: SQL,
+): Promise<{ id: string; created: boolean; auditId: number | null }> {
+  const result = (await db.execute(sql`WITH p AS (
+      INSERT INTO profiles (id, subject, username, email)
+      VALUES (${uuidv7()}, ${subject}, ${generatedUsername()}, ${email ?? null})
+      ON CONFLICT (subject) DO UPDATE SET email = coalesce(excluded.email, profiles.email)
+      RETURNING id, (xmax = 0) AS created),
+    a AS (${audit})
+    SELECT p.id, p.created, (SELECT a.id FROM a)::int AS audit_id FROM p`)) as unknown as {
+    rows: { id: string; created: boolean; audit_id: number | null }[]
+  }
+  const row = result.rows[0]!
+  return { id: row.id, created: row.created, auditId: row.audit_id }
+}
+
 export async function upsertProfileBySubject(db: DbOrTx, subject: string, email: string | undefined) {
   const [row] = await db
     .insert(profiles)

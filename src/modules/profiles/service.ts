@@ -3,13 +3,19 @@ import { cacheKeys, invalidateAuthor } from '../../platform/cache/keys.ts'
 import type { AppContext } from '../../platform/context.ts'
 import { isUniqueViolation } from '../../platform/db/errors.ts'
 import { AppError } from '../../platform/http/errors.ts'
-import { actorOf, inAuditedTransaction } from '../audit/index.ts'
+import {
+  actorOf,
+  auditRowOf,
+  inAuditedTransaction,
+  logAuditRow,
+  profileCreatedInsert,
+} from '../audit/index.ts'
 import {
   findProfileById,
   findProfileByUsername,
   type ProfileRow,
   updateProfile,
-  upsertProfileBySubject,
+  upsertProfileBySubjectAudited,
 } from './queries.ts'
 import { type MyProfile, type PublicProfile, RESERVED_USERNAMES, type UpdateMe } from './schemas.ts'
 
@@ -20,14 +26,13 @@ export async function ensureProfile(deps: Deps, identity: Identity): Promise<{ i
   const key = cacheKeys.profileBySubject(identity.subject)
   const cached = await deps.cache.get(key)
   if (cached) return { id: cached }
-  const row = await inAuditedTransaction(deps, async (tx, record) => {
-    const upserted = await upsertProfileBySubject(tx, identity.subject, identity.email)
-    if (upserted.created) {
-      const actor = actorOf({ profileId: upserted.id, subject: identity.subject })
-      await record({ action: 'profile.created', actor, target: { type: 'profile', id: upserted.id } })
-    }
-    return upserted
-  })
+  const audit = profileCreatedInsert(identity.subject)
+  const row = await upsertProfileBySubjectAudited(deps.db, identity.subject, identity.email, audit)
+  if (row.created && row.auditId !== null) {
+    const event = { action: 'profile.created', actor: actorOf({ profileId: row.id, subject: identity.subject }) }
+    const target = { type: 'profile', id: row.id }
+    logAuditRow(deps.log, { ...auditRowOf({ ...event, target }), id: row.auditId })
+  }
   if (deps.config.PROFILE_CACHE_TTL_S > 0) await deps.cache.set(key, row.id, deps.config.PROFILE_CACHE_TTL_S)
   return { id: row.id }
 }

@@ -33,7 +33,10 @@ export function deriveStoryFields(body: string): DerivedFields {
 }
 
 /** Runs after each publish (through the outbox): derives the fields the body determines. */
-export function processStoryJob({ db, cache }: Pick<AppContext, 'db' | 'cache'>): JobDefinition<{ storyId: string }> {
+export function processStoryJob({
+  db,
+  cache,
+}: Pick<AppContext, 'db' | 'cache'>): JobDefinition<{ storyId: string }> {
   return {
     name: PROCESS_STORY_JOB,
     payload: ProcessStoryPayload,
@@ -41,7 +44,11 @@ export function processStoryJob({ db, cache }: Pick<AppContext, 'db' | 'cache'>)
     backoffMs: 1000,
     timeoutMs: 30_000,
     async handler({ storyId }) {
-      const [row] = await db.select({ body: stories.body }).from(stories).where(eq(stories.id, storyId)).limit(1)
+      const [row] = await db
+        .select({ body: stories.body })
+        .from(stories)
+        .where(eq(stories.id, storyId))
+        .limit(1)
       // Deleted (hard) since: nothing left to do.
       if (!row) return
       await db.update(stories).set(deriveStoryFields(row.body)).where(eq(stories.id, storyId))

@@ -29,7 +29,11 @@ export function createViewCounter(ctx: Pick<AppContext, 'cache' | 'jobs' | 'log'
   const counters = ctx.jobs.counters(COUNTERS)
   return {
     async record(storyId, reader) {
-      const first = await ctx.cache.setIfAbsent(cacheKeys.storyView(storyId, reader), '1', TTL.storyViewDedupeS)
+      const first = await ctx.cache.setIfAbsent(
+        cacheKeys.storyView(storyId, reader),
+        '1',
+        TTL.storyViewDedupeS,
+      )
       if (!first) return
       // A view is not worth failing a read over.
       await counters.add(storyId, 1).catch((err) => ctx.log.warn({ err }, 'view not counted'))

@@ -1,9 +1,9 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
+import { cacheKeys } from '../../platform/cache/keys.ts'
 import { IsoDate, Uuid, withErrors } from '../../platform/http/schema-helpers.ts'
 import { AuthorSummary } from '../profiles/index.ts'
 import { readTrending } from './jobs.ts'
-import { cacheKeys } from '../../platform/cache/keys.ts'
 
 const TrendingQuery = Type.Object(
   {

@@ -40,7 +40,9 @@ export async function replaceSnapshot(tx: DbOrTx, window: string, ranked: Ranked
 /** A window's snapshot, best first; undefined when none was computed yet. */
 export async function readSnapshot(db: DbOrTx, window: string): Promise<Ranked[] | undefined> {
   const rows = await rowsOf<{ story_id: string; score: number }>(
-    db.execute(sql`SELECT story_id, score FROM trending_snapshot WHERE time_window = ${window} ORDER BY rank`),
+    db.execute(
+      sql`SELECT story_id, score FROM trending_snapshot WHERE time_window = ${window} ORDER BY rank`,
+    ),
   )
   return rows.length === 0 ? undefined : rows.map((r) => ({ id: r.story_id, score: Number(r.score) }))
 }

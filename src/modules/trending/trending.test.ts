@@ -7,7 +7,8 @@ import { inTransaction } from '../../platform/db/transaction.ts'
 import { readTrending } from './jobs.ts'
 
 const emptyCache = { get: async () => undefined }
-const rowsLength = (result: unknown) => ((result as { rows?: unknown[] }).rows ?? (result as unknown[])).length
+const rowsLength = (result: unknown) =>
+  ((result as { rows?: unknown[] }).rows ?? (result as unknown[])).length
 
 const t = await buildTestApp()
 const { app } = t
@@ -60,7 +61,9 @@ describe('GET /v1/trending', () => {
     const story = await publishStory(app, author.headers)
     await setCounters(story.id, 8000, 0, 1)
     await t.platform.ctx.jobs.runNow('trending.recompute')
-    const rows = await db.execute(sql`SELECT 1 FROM trending_snapshot WHERE story_id = ${story.id} AND time_window = '24h'`)
+    const rows = await db.execute(
+      sql`SELECT 1 FROM trending_snapshot WHERE story_id = ${story.id} AND time_window = '24h'`,
+    )
     assert.equal(rowsLength(rows), 1)
     const cached = await t.platform.ctx.cache.get('trending:ranking:24h')
     assert.ok(cached?.includes(story.id))
@@ -72,7 +75,11 @@ describe('GET /v1/trending', () => {
     // Inside a transaction rolled back afterwards, so no other test sees the empty table.
     const ids = await inTransaction(db, async (tx) => {
       await tx.execute(sql`DELETE FROM trending_snapshot`)
-      const ctx = { ...t.platform.ctx, cache: emptyCache, database: { read: (f: (d: typeof tx) => unknown) => f(tx) } }
+      const ctx = {
+        ...t.platform.ctx,
+        cache: emptyCache,
+        database: { read: (f: (d: typeof tx) => unknown) => f(tx) },
+      }
       const items = await readTrending(ctx as never, '24h', 100)
       throw Object.assign(new Error('rollback'), { items })
     }).catch((err) => (err as { items: Array<{ id: string }> }).items.map((i) => i.id))

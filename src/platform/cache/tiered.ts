@@ -125,9 +125,10 @@ export class TieredCache implements ObjectCache {
     endTimer()
     if (f.stale || (o.cacheIf && !o.cacheIf(value))) return value
     this.#local.set(key, { v: value }, { ttl: TTL.objects[kind] * 1000 })
+    // Awaited so the next read on another instance finds it; a miss already paid a query.
     if (shared && seen) {
       const json = JSON.stringify(value)
-      shared.fill(kind, gen, id, seen.keyGen, json, TTL.objects[kind]).catch(() => {})
+      await shared.fill(kind, gen, id, seen.keyGen, json, TTL.objects[kind]).catch(() => {})
     }
     return value
   }

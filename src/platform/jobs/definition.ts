@@ -72,7 +72,10 @@ export async function runHandler(
     }, timeoutMs)
   })
   try {
-    await Promise.race([definition.handler(payload as never, { signal: controller.signal, attempt }), timedOut])
+    await Promise.race([
+      definition.handler(payload as never, { signal: controller.signal, attempt }),
+      timedOut,
+    ])
   } finally {
     clearTimeout(timer)
     outer?.removeEventListener('abort', abort)

@@ -15,7 +15,10 @@ export interface Faults {
 }
 
 export function parseFaults(spec: string | undefined, nodeEnv: string): Faults {
-  const items = (spec ?? '').split(',').map((s) => s.trim()).filter(Boolean)
+  const items = (spec ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
   if (items.length > 0 && nodeEnv === 'production') {
     throw new Error('FAULT_INJECTION is refused when NODE_ENV=production')
   }

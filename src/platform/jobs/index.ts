@@ -53,7 +53,12 @@ export function createJobs(config: JobsConfig, db: Db, log: Logger, role: 'api' 
   const url = queueRedisUrl(config)
   // Workers wait out a Redis outage; the API must not hang a request on one.
   const redis = url
-    ? new Redis(url, role === 'worker' ? { maxRetriesPerRequest: null } : { maxRetriesPerRequest: 1, connectTimeout: 2000 })
+    ? new Redis(
+        url,
+        role === 'worker'
+          ? { maxRetriesPerRequest: null }
+          : { maxRetriesPerRequest: 1, connectTimeout: 2000 },
+      )
     : undefined
   redis?.on('error', (err) => log.warn({ err }, 'queue redis unavailable'))
   const core = redis

@@ -46,8 +46,20 @@ export async function startMonitor(
     if (path === '/healthz') {
       // Redis and the database are what a worker cannot work without.
       Promise.all([jobs.ping(), database.ping()])
-        .then(() => send(closing ? 503 : 200, 'application/json', JSON.stringify({ status: closing ? 'stopping' : 'ok' })))
-        .catch((err) => send(503, 'application/json', JSON.stringify({ status: 'unavailable', error: String(err?.message ?? err) })))
+        .then(() =>
+          send(
+            closing ? 503 : 200,
+            'application/json',
+            JSON.stringify({ status: closing ? 'stopping' : 'ok' }),
+          ),
+        )
+        .catch((err) =>
+          send(
+            503,
+            'application/json',
+            JSON.stringify({ status: 'unavailable', error: String(err?.message ?? err) }),
+          ),
+        )
       return
     }
     send(404, 'text/plain', 'not found\n')

@@ -11,7 +11,9 @@ import { rowsOf } from '../db/rows.ts'
  * only after the hand-off. A crash anywhere leaves the row for the next relay pass.
  */
 export async function addToOutbox(tx: DbOrTx, jobName: string, payload: unknown): Promise<void> {
-  await tx.execute(sql`INSERT INTO job_outbox (job_name, payload) VALUES (${jobName}, ${JSON.stringify(payload)}::jsonb)`)
+  await tx.execute(
+    sql`INSERT INTO job_outbox (job_name, payload) VALUES (${jobName}, ${JSON.stringify(payload)}::jsonb)`,
+  )
 }
 
 interface OutboxRow {

@@ -4,7 +4,7 @@ import type { Redis } from 'ioredis'
 import type { Logger } from 'pino'
 import {
   checkPayload,
-  InvalidPayloadError,
+  type InvalidPayloadError,
   type JobDefinition,
   jobDefaults,
   runHandler,
@@ -63,24 +63,26 @@ export function createQueueRunner(options: QueueRunnerOptions): Core {
     await queueOf(name).add(name, payload, { ...jobOptions(definition), ...(jobId ? { jobId } : {}) })
   }
 
-  const process = (definition: JobDefinition<never>) => async (job: { data: unknown; attemptsMade: number }, _t?: string, signal?: AbortSignal) => {
-    try {
-      checkPayload(definition, job.data)
-    } catch (err) {
-      // A malformed payload never gets better: straight to the failed set.
-      throw new UnrecoverableError((err as InvalidPayloadError).message)
+  const processorOf =
+    (definition: JobDefinition<never>) =>
+    async (job: { data: unknown; attemptsMade: number }, _t?: string, signal?: AbortSignal) => {
+      try {
+        checkPayload(definition, job.data)
+      } catch (err) {
+        // A malformed payload never gets better: straight to the failed set.
+        throw new UnrecoverableError((err as InvalidPayloadError).message)
+      }
+      const done = metrics?.duration.startTimer({ job: definition.name })
+      try {
+        await runHandler(definition, job.data, job.attemptsMade + 1, signal)
+        done?.({ status: 'completed' })
+      } catch (err) {
+        done?.({ status: 'failed' })
+        metrics?.failures.inc({ job: definition.name })
+        log.warn({ err, job: definition.name, attempt: job.attemptsMade + 1 }, 'job failed')
+        throw err
+      }
     }
-    const done = metrics?.duration.startTimer({ job: definition.name })
-    try {
-      await runHandler(definition, job.data, job.attemptsMade + 1, signal)
-      done?.({ status: 'completed' })
-    } catch (err) {
-      done?.({ status: 'failed' })
-      metrics?.failures.inc({ job: definition.name })
-      log.warn({ err, job: definition.name, attempt: job.attemptsMade + 1 }, 'job failed')
-      throw err
-    }
-  }
 
   const startWorker = async (definition: JobDefinition<never>) => {
     const queue = queueOf(definition.name)
@@ -93,7 +95,7 @@ export function createQueueRunner(options: QueueRunnerOptions): Core {
         { name: definition.name, data: {}, opts: jobOptions(definition) },
       )
     }
-    const worker = new Worker(definition.name, process(definition), {
+    const worker = new Worker(definition.name, processorOf(definition), {
       // Blocking connections of its own; BullMQ requires unlimited retries on them.
       connection: { ...redis.options, maxRetriesPerRequest: null } as ConnectionOptions,
       prefix,
@@ -120,8 +122,10 @@ export function createQueueRunner(options: QueueRunnerOptions): Core {
       else registry.add(definition as JobDefinition<never>)
     },
     definitions: () => [...registry.all(), ...local.definitions()],
-    enqueue: (name, payload, opts) => (isLocal(name) ? local.enqueue(name, payload) : add(name, payload, opts?.jobId)),
-    deliver: (name, payload, key) => (isLocal(name) ? local.deliver(name, payload, key) : add(name, payload, key)),
+    enqueue: (name, payload, opts) =>
+      isLocal(name) ? local.enqueue(name, payload) : add(name, payload, opts?.jobId),
+    deliver: (name, payload, key) =>
+      isLocal(name) ? local.deliver(name, payload, key) : add(name, payload, key),
     async runNow(name, payload) {
       if (isLocal(name)) return local.runNow(name, payload)
       await executeLocally(registry.get(name), payload ?? {}, log, metrics)
@@ -130,7 +134,9 @@ export function createQueueRunner(options: QueueRunnerOptions): Core {
       local.start()
       if (options.role !== 'worker') return
       for (const definition of registry.all()) {
-        startWorker(definition).catch((err) => log.error({ err, job: definition.name }, 'worker did not start'))
+        startWorker(definition).catch((err) =>
+          log.error({ err, job: definition.name }, 'worker did not start'),
+        )
       }
     },
     async stop() {

@@ -116,7 +116,8 @@ export function createInProcessRunner(log: Logger, metrics?: JobMetrics): Core {
       await execute(registry.get(name), payload ?? {})
     },
     start() {
-      for (const definition of registry.all()) if (definition.everyMs) schedule(definition, definition.everyMs)
+      for (const definition of registry.all())
+        if (definition.everyMs) schedule(definition, definition.everyMs)
     },
     async stop() {
       stopped = true

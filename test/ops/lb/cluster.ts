@@ -70,125 +70,150 @@ async function dropRedisKeys(prefix: string) {
   await redis.quit()
 }
 
-async function assemble(
-  workDir: string,
-  cleanups: Array<() => Promise<unknown>>,
-  close: () => Promise<void>,
-) {
-  const adminUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test'
-  const runId = randomBytes(4).toString('hex')
-  const database = `inkwell_lb_${runId}`
-  const servicesDir = join(workDir, 'services')
-  const sharedDataDir = join(workDir, 'data')
-  mkdirSync(servicesDir, { recursive: true, mode: 0o755 })
-  mkdirSync(sharedDataDir, { recursive: true })
-  const env: NodeJS.ProcessEnv = { ...process.env, SERVICES_DIR: servicesDir }
-  const [lbPort, adminPort] = [await freePort(), await freePort()]
-  const instances: Instance[] = [
-    { name: 'api1', port: await freePort(), pgbouncerPort: await freePort() },
-    { name: 'api2', port: await freePort(), pgbouncerPort: await freePort() },
-  ]
+type Cleanups = Array<() => Promise<unknown>>
 
+/** A fresh, migrated database for the drill, dropped at the end. */
+async function createDatabase(adminUrl: string, name: string, dataDir: string, cleanups: Cleanups) {
   const admin = new pg.Client({ connectionString: adminUrl })
   await admin.connect()
-  await admin.query(`CREATE DATABASE "${database}"`)
+  await admin.query(`CREATE DATABASE "${name}"`)
   await admin.end()
   cleanups.push(async () => {
     const client = new pg.Client({ connectionString: adminUrl })
     await client.connect()
-    await client.query(`DROP DATABASE IF EXISTS "${database}" WITH (FORCE)`)
+    await client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`)
     await client.end()
   })
   const direct = new URL(adminUrl)
-  direct.pathname = `/${database}`
+  direct.pathname = `/${name}`
   await run(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'migrate'], {
     cwd: root,
-    env: { ...process.env, DATABASE_URL: direct.toString(), DATA_DIR: sharedDataDir, LOG_LEVEL: 'warn' },
+    env: { ...process.env, DATABASE_URL: direct.toString(), DATA_DIR: dataDir, LOG_LEVEL: 'warn' },
   })
+}
+
+interface InstanceSettings {
+  database: string
+  dataDir: string
+  secretKey: string
+  redisPrefix: string
+}
+
+function instanceEnv(i: Instance, s: InstanceSettings): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    NODE_ENV: 'development',
+    HOST: '127.0.0.1',
+    PORT: String(i.port),
+    LOG_LEVEL: 'info',
+    // Both instances trust the same development identity provider key, kept here.
+    DATA_DIR: s.dataDir,
+    SECRET_KEY: s.secretKey,
+    AUTH_DEV: 'true',
+    SEED_DEMO: 'false',
+    DATABASE_URL: `postgres://postgres@127.0.0.1:${i.pgbouncerPort}/${s.database}`,
+    // pgbouncer 1.18 in transaction mode keeps neither named statements nor session settings.
+    DB_PREPARED_STATEMENTS: 'false',
+    DB_STARTUP_PARAMETERS: 'false',
+    REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
+    REDIS_KEY_PREFIX: s.redisPrefix,
+    TRUST_PROXY: '127.0.0.1',
+    ...Object.fromEntries(Object.entries(DRILL).map(([k, v]) => [k, String(v)])),
+  }
+}
+
+/** HAProxy's view of the servers, read from its stats page. */
+function rotation(adminPort: number) {
+  /** UP, DOWN, "UP 1/2" (failing checks), "DOWN 1/2" (passing again)... */
+  const status = async (name: string): Promise<string> => {
+    const res = await fetch(`http://127.0.0.1:${adminPort}/stats;csv`)
+    const [header, ...rows] = (await res.text()).split('\n')
+    const fields = header!.replace(/^# /, '').split(',')
+    const row = rows.map((r) => r.split(',')).find((r) => r[0] === 'api' && r[1] === name)
+    return row?.[fields.indexOf('status')] ?? 'unknown'
+  }
+  /** Polls until the server is in (true) or out of (false) rotation; returns ms waited. */
+  const waitInRotation = async (name: string, wanted: boolean, limitMs: number): Promise<number> => {
+    const started = performance.now()
+    for (;;) {
+      if ((await status(name)).startsWith('UP') === wanted) return performance.now() - started
+      if (performance.now() - started > limitMs)
+        throw new Error(`${name} still ${wanted ? 'out of' : 'in'} rotation after ${limitMs} ms`)
+      await sleep(50)
+    }
+  }
+  return { status, waitInRotation }
+}
+
+/** HAProxy running deploy/haproxy/haproxy.cfg itself, addresses from the environment. */
+async function startHaproxy(
+  env: NodeJS.ProcessEnv,
+  ports: { lbPort: number; adminPort: number },
+  instances: Instance[],
+  cleanups: Cleanups,
+) {
+  cleanups.push(() => service('haproxy', ['stop', 'lb'], env))
+  await service('haproxy', ['start', 'lb', join(root, 'deploy', 'haproxy', 'haproxy.cfg')], {
+    ...env,
+    INKWELL_LB_BIND: `127.0.0.1:${ports.lbPort}`,
+    INKWELL_LB_ADMIN: `127.0.0.1:${ports.adminPort}`,
+    INKWELL_API_1: `127.0.0.1:${instances[0]!.port}`,
+    INKWELL_API_2: `127.0.0.1:${instances[1]!.port}`,
+  })
+}
+
+async function assemble(workDir: string, cleanups: Cleanups, close: () => Promise<void>) {
+  const runId = randomBytes(4).toString('hex')
+  const servicesDir = join(workDir, 'services')
+  const settings: InstanceSettings = {
+    database: `inkwell_lb_${runId}`,
+    dataDir: join(workDir, 'data'),
+    secretKey: randomBytes(32).toString('hex'),
+    redisPrefix: `inkwell:lb:${runId}:`,
+  }
+  mkdirSync(servicesDir, { recursive: true, mode: 0o755 })
+  mkdirSync(settings.dataDir, { recursive: true })
+  const env: NodeJS.ProcessEnv = { ...process.env, SERVICES_DIR: servicesDir }
+  const [lbPort, adminPort] = [await freePort(), await freePort()]
+  const instances: Instance[] = []
+  for (const name of ['api1', 'api2'] as const)
+    instances.push({ name, port: await freePort(), pgbouncerPort: await freePort() })
+
+  const adminUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test'
+  await createDatabase(adminUrl, settings.database, settings.dataDir, cleanups)
   for (const i of instances) {
     cleanups.push(() => service('pgbouncer', ['stop', i.name], env))
     await service('pgbouncer', ['start', i.name, String(i.pgbouncerPort)], env)
   }
-
-  // Both instances trust the same development identity provider key.
-  const key = await loadOrCreateDevKey(sharedDataDir)
+  cleanups.push(() => dropRedisKeys(settings.redisPrefix))
+  const key = await loadOrCreateDevKey(settings.dataDir)
   const token = await signDevToken(key, {
     subject: `lb-${runId}`,
     roles: [],
     ttlSeconds: 3600,
     rolesClaim: 'roles',
   })
-  const secretKey = randomBytes(32).toString('hex')
-  const redisPrefix = `inkwell:lb:${runId}:`
-  cleanups.push(() => dropRedisKeys(redisPrefix))
-  const instanceEnv = (i: Instance): NodeJS.ProcessEnv => ({
-    ...process.env,
-    NODE_ENV: 'development',
-    HOST: '127.0.0.1',
-    PORT: String(i.port),
-    LOG_LEVEL: 'info',
-    DATA_DIR: sharedDataDir,
-    SECRET_KEY: secretKey,
-    AUTH_DEV: 'true',
-    SEED_DEMO: 'false',
-    DATABASE_URL: `postgres://postgres@127.0.0.1:${i.pgbouncerPort}/${database}`,
-    // pgbouncer 1.18 in transaction mode keeps neither named statements nor session settings.
-    DB_PREPARED_STATEMENTS: 'false',
-    DB_STARTUP_PARAMETERS: 'false',
-    REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
-    REDIS_KEY_PREFIX: redisPrefix,
-    TRUST_PROXY: '127.0.0.1',
-    ...Object.fromEntries(Object.entries(DRILL).map(([k, v]) => [k, String(v)])),
-  })
   const startInstance = async (i: Instance) => {
-    i.api = await startApi(instanceEnv(i))
+    i.api = await startApi(instanceEnv(i, settings))
   }
   cleanups.push(async () => {
     for (const i of instances) i.api?.signal('SIGKILL')
   })
   await Promise.all(instances.map(startInstance))
 
-  const lbEnv = {
-    ...env,
-    INKWELL_LB_BIND: `127.0.0.1:${lbPort}`,
-    INKWELL_LB_ADMIN: `127.0.0.1:${adminPort}`,
-    INKWELL_API_1: `127.0.0.1:${instances[0]!.port}`,
-    INKWELL_API_2: `127.0.0.1:${instances[1]!.port}`,
-  }
-  cleanups.push(() => service('haproxy', ['stop', 'lb'], env))
-  await service('haproxy', ['start', 'lb', join(root, 'deploy', 'haproxy', 'haproxy.cfg')], lbEnv)
+  await startHaproxy(env, { lbPort, adminPort }, instances, cleanups)
 
-  const cluster = {
+  return {
     lbUrl: `http://127.0.0.1:${lbPort}`,
     instances,
     token,
-    servicesDir,
-    /** HAProxy's view of a server: UP, DOWN, "UP 1/2" (failing), "DOWN 1/2" (recovering)... */
-    async status(name: string): Promise<string> {
-      const res = await fetch(`http://127.0.0.1:${adminPort}/stats;csv`)
-      const [header, ...rows] = (await res.text()).split('\n')
-      const fields = header!.replace(/^# /, '').split(',')
-      const row = rows.map((r) => r.split(',')).find((r) => r[0] === 'api' && r[1] === name)
-      return row?.[fields.indexOf('status')] ?? 'unknown'
-    },
-    /** Polls until HAProxy has the server in (true) or out of (false) rotation; returns ms waited. */
-    async waitInRotation(name: string, wanted: boolean, limitMs: number): Promise<number> {
-      const started = performance.now()
-      for (;;) {
-        const inRotation = (await cluster.status(name)).startsWith('UP')
-        if (inRotation === wanted) return performance.now() - started
-        if (performance.now() - started > limitMs)
-          throw new Error(`${name} still ${wanted ? 'out of' : 'in'} rotation after ${limitMs} ms`)
-        await sleep(50)
-      }
-    },
+    ...rotation(adminPort),
     startInstance,
     pgbouncer: (action: 'stop' | 'pause' | 'resume', i: Instance) =>
       service('pgbouncer', [action, i.name], env),
     restartPgbouncer: (i: Instance) => service('pgbouncer', ['start', i.name, String(i.pgbouncerPort)], env),
     close,
   }
-  return cluster
 }
 
 export type Cluster = Awaited<ReturnType<typeof startCluster>>
