@@ -81,9 +81,9 @@ describe('seeding', () => {
       let seen = 0
       let cursor: string | null = null
       do {
-        const res = (await fetch(`${server.baseUrl}/v1/stories?limit=100${cursor ? `&cursor=${cursor}` : ''}`).then(
-          (r) => r.json(),
-        )) as { items: unknown[]; nextCursor: string | null }
+        const res = (await fetch(
+          `${server.baseUrl}/v1/stories?limit=100${cursor ? `&cursor=${cursor}` : ''}`,
+        ).then((r) => r.json())) as { items: unknown[]; nextCursor: string | null }
         seen += res.items.length
         cursor = res.nextCursor
       } while (cursor)
@@ -102,7 +102,9 @@ describe('seeding', () => {
         embeddedEnv({ DATA_DIR: join(freshDataDir(), 'empty'), SEED_DEMO: seed }),
       )
       try {
-        const res = (await fetch(`${server.baseUrl}/v1/stories`).then((r) => r.json())) as { items: unknown[] }
+        const res = (await fetch(`${server.baseUrl}/v1/stories`).then((r) => r.json())) as {
+          items: unknown[]
+        }
         assert.equal(res.items.length > 0, expectStories, `SEED_DEMO=${seed}`)
       } finally {
         assert.equal(await server.stop(), 0)

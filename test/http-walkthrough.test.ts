@@ -64,7 +64,10 @@ test('token → profile → draft → publish → list → page → like → tre
   assert.equal(trending.status, 200)
   const scores = trending.body.items.map((s: { score: number }) => s.score)
   assert.ok(scores.length > 0)
-  assert.deepEqual(scores, [...scores].sort((a: number, b: number) => b - a))
+  assert.deepEqual(
+    scores,
+    [...scores].sort((a: number, b: number) => b - a),
+  )
 
   const metrics = await fetch(`${base}/metrics`).then((r) => r.text())
   assert.match(metrics, /http_requests_total\{method="PUT",route="\/v1\/stories\/:id\/like",status="200"\} 1/)

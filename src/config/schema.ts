@@ -150,7 +150,8 @@ export const ConfigSchema = Type.Object({
     minimum: 1,
     maximum: 1000000000,
     default: 1200,
-    description: 'Requests allowed per window, per client IP (IPv6 per /64), every route, before authentication.',
+    description:
+      'Requests allowed per window, per client IP (IPv6 per /64), every route, before authentication.',
   }),
   RATE_LIMIT_IP_WINDOW_S: Type.Integer({
     minimum: 1,

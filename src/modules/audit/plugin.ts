@@ -66,6 +66,8 @@ function registerJobs(app: FastifyInstance, flush: () => Promise<void>) {
   ctx.jobs.register({
     name: 'audit.flush-aggregates',
     everyMs: ctx.config.AUDIT_AGGREGATE_WINDOW_S * 1000,
+    // The aggregates live in this API process's memory: every process flushes its own.
+    scope: 'process',
     runOnStop: true,
     handler: flush,
   })

@@ -10,7 +10,12 @@ const bearer = [{ bearerAuth: [] }]
 const NotModified = Type.Null({ description: 'Not modified' })
 
 /** ETag on every profile response; a matching If-None-Match gets an empty 304. */
-function withEtag<T extends object>(request: FastifyRequest, reply: FastifyReply, body: T, visibility: string) {
+function withEtag<T extends object>(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  body: T,
+  visibility: string,
+) {
   const etag = entityTag(body)
   reply.header('etag', etag).header('cache-control', `${visibility}, max-age=0, must-revalidate`)
   if (ifNoneMatchHits(request.headers['if-none-match'], etag)) return reply.code(304).send(null)
@@ -30,7 +35,8 @@ export const meRoutes: FastifyPluginAsyncTypebox = async (app) => {
         response: withErrors({ 200: MyProfile, 304: NotModified }),
       },
     },
-    async (request, reply) => withEtag(request, reply, await getMyProfile(app.ctx, request.principal!), 'private'),
+    async (request, reply) =>
+      withEtag(request, reply, await getMyProfile(app.ctx, request.principal!), 'private'),
   )
 
   app.patch(

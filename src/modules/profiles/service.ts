@@ -29,7 +29,10 @@ export async function ensureProfile(deps: Deps, identity: Identity): Promise<{ i
   const audit = profileCreatedInsert(identity.subject)
   const row = await upsertProfileBySubjectAudited(deps.db, identity.subject, identity.email, audit)
   if (row.created && row.auditId !== null) {
-    const event = { action: 'profile.created', actor: actorOf({ profileId: row.id, subject: identity.subject }) }
+    const event = {
+      action: 'profile.created',
+      actor: actorOf({ profileId: row.id, subject: identity.subject }),
+    }
     const target = { type: 'profile', id: row.id }
     logAuditRow(deps.log, { ...auditRowOf({ ...event, target }), id: row.auditId })
   }
@@ -98,11 +101,19 @@ export async function updateMyProfile(
   }
 }
 
-export async function getPublicProfile(deps: Pick<Deps, 'db' | 'cache'>, username: string): Promise<PublicProfile> {
-  const profile = await deps.cache.getOrLoad('profile', username, async () => {
-    const row = await findProfileByUsername(deps.db, username)
-    return row && toPublicProfile(row)
-  }, { cacheIf: (p) => p !== undefined })
+export async function getPublicProfile(
+  deps: Pick<Deps, 'db' | 'cache'>,
+  username: string,
+): Promise<PublicProfile> {
+  const profile = await deps.cache.getOrLoad(
+    'profile',
+    username,
+    async () => {
+      const row = await findProfileByUsername(deps.db, username)
+      return row && toPublicProfile(row)
+    },
+    { cacheIf: (p) => p !== undefined },
+  )
   if (!profile) throw new AppError('profile_not_found', `No profile @${username}`)
   return profile
 }

@@ -1,5 +1,5 @@
+export { PROCESS_STORY_JOB, processStoryJob } from './process-job.ts'
 export { authorStoryRoutes, storyRoutes } from './routes.ts'
 export { StoryIdParams, StoryListItem } from './schemas.ts'
 export { stories } from './stories.table.ts'
-export { PROCESS_STORY_JOB, processStoryJob } from './process-job.ts'
 export { FLUSH_VIEWS_JOB, viewFlushJob } from './views.ts'

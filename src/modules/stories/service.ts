@@ -1,12 +1,12 @@
 import { createHash } from 'node:crypto'
 import { uuidv7 } from 'uuidv7'
 import type { Principal } from '../../platform/auth/principal.ts'
+import { cacheKeys, invalidateStory } from '../../platform/cache/keys.ts'
 import type { AppContext } from '../../platform/context.ts'
 import type { DbOrTx } from '../../platform/db/database.ts'
-import { cacheKeys, invalidateStory } from '../../platform/cache/keys.ts'
 import { AppError } from '../../platform/http/errors.ts'
-import { addToOutbox } from '../../platform/jobs/index.ts'
 import { type IdempotentResult, runIdempotent } from '../../platform/idempotency/idempotency.ts'
+import { addToOutbox } from '../../platform/jobs/index.ts'
 import {
   type AuditEvent,
   actorOf,
@@ -15,6 +15,8 @@ import {
   logAuditRow,
 } from '../audit/index.ts'
 import { adjustPublishedStoryCount, findProfileIdByUsername } from '../profiles/index.ts'
+import { storyCaching } from './cache.ts'
+import { PROCESS_STORY_JOB } from './process-job.ts'
 import {
   type FeedPosition,
   findStory,
@@ -26,8 +28,6 @@ import {
   softDeleteStory,
   updateOwnStory,
 } from './queries.ts'
-import { storyCaching } from './cache.ts'
-import { PROCESS_STORY_JOB } from './process-job.ts'
 import type { CreateStory, Story, StoryListItem, UpdateStory } from './schemas.ts'
 
 type Deps = Pick<AppContext, 'db' | 'database' | 'cursors' | 'jobs' | 'log' | 'cache'>
@@ -237,7 +237,11 @@ export async function listStories(
   author?: { username: string; mustExist: boolean },
 ): Promise<StoryPage> {
   if (query.cursor) return loadStoryPage(deps, query, author)
-  const id = cacheKeys.storyList({ limit: query.limit, tag: query.tag, author: author && `${author.mustExist ? '!' : ''}${author.username}` })
+  const id = cacheKeys.storyList({
+    limit: query.limit,
+    tag: query.tag,
+    author: author && `${author.mustExist ? '!' : ''}${author.username}`,
+  })
   return deps.cache.getOrLoad('storyList', id, () => loadStoryPage(deps, query, author))
 }
 
