@@ -98,7 +98,7 @@ export async function startProcess(script: string, env: Record<string, string>):
   return {
     baseUrl,
     async stop() {
-      if (child.exitCode !== null) return
+      if (child.exitCode !== null || child.signalCode !== null) return
       child.kill('SIGTERM')
       await once(child, 'exit')
     },

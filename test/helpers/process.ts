@@ -60,7 +60,8 @@ export async function startServer(env: NodeJS.ProcessEnv): Promise<ServerProcess
     baseUrl,
     output: () => output,
     async stop(signal = 'SIGTERM') {
-      if (child.exitCode !== null) return child.exitCode
+      // A process killed by a signal has a null exitCode but a signalCode: it exited all the same.
+      if (child.exitCode !== null || child.signalCode !== null) return child.exitCode
       child.kill(signal)
       const [code] = await once(child, 'exit')
       return code as number | null

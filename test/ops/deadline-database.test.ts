@@ -5,7 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { sql } from 'drizzle-orm'
 import type { FastifyInstance } from 'fastify'
 import pg from 'pg'
-import { withStatementSignal } from '../../src/platform/db/statement-signal.ts'
+import { withoutStatementSignal, withStatementSignal } from '../../src/platform/db/statement-signal.ts'
 import { assertProblem } from '../helpers/api.ts'
 import { buildTestApp } from '../helpers/app.ts'
 
@@ -135,5 +135,14 @@ describe('deadline on either database', () => {
     // Drizzle queries are lazy: they run, and must be awaited, inside the scope.
     await assert.rejects(withStatementSignal(aborted, async () => await db.execute(sql`SELECT 1`)))
     assert.ok(await db.execute(sql`SELECT 1 AS one`))
+  })
+
+  test('work that leaves the request scope is not bound by its signal', async () => {
+    const { db } = t.app.ctx
+    const aborted = AbortSignal.abort(new Error('past the deadline'))
+    const rows = await withStatementSignal(aborted, () =>
+      withoutStatementSignal(async () => await db.execute(sql`SELECT 1 AS one`)),
+    )
+    assert.ok(rows)
   })
 })

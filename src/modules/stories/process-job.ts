@@ -1,5 +1,6 @@
 import { eq } from 'drizzle-orm'
 import { Type } from 'typebox'
+import { invalidateStory } from '../../platform/cache/keys.ts'
 import type { AppContext } from '../../platform/context.ts'
 import type { JobDefinition } from '../../platform/jobs/index.ts'
 import { EXCERPT_LENGTH } from './schemas.ts'
@@ -52,7 +53,8 @@ export function processStoryJob({
       // Deleted (hard) since: nothing left to do.
       if (!row) return
       await db.update(stories).set(deriveStoryFields(row.body)).where(eq(stories.id, storyId))
-      await cache.invalidate('story', storyId)
+      // The excerpt shows in list pages too.
+      await invalidateStory(cache, storyId)
     },
   }
 }

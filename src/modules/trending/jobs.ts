@@ -34,6 +34,8 @@ export function recomputeTrendingJob(ctx: Deps & Pick<AppContext, 'config'>): Jo
           await ctx.cache.set(cacheKeys.trendingRanking(window), JSON.stringify(ranked), TTL.trendingRankingS)
         })
       }
+      // Cached GET /v1/trending responses were built from the previous ranking.
+      await ctx.cache.invalidateKind('trending')
     },
   }
 }

@@ -27,6 +27,16 @@ export function currentStatementSignal(): AbortSignal | undefined {
   return scope.getStore()
 }
 
+/**
+ * Runs `fn` outside any statement signal. Work that outlives a request (a timer
+ * started lazily, a fire-and-forget write, a job) must start here, or it inherits
+ * the request's signal and is cancelled, or refused, once that request times out
+ * or its client goes away.
+ */
+export function withoutStatementSignal<T>(fn: () => T): T {
+  return scope.exit(fn)
+}
+
 /** How long a cancelled statement may take to stop before its connection is dropped. */
 const CANCEL_GRACE_MS = 2000
 

@@ -123,6 +123,7 @@ function instanceEnv(i: Instance, s: InstanceSettings): NodeJS.ProcessEnv {
     RATE_LIMIT_IP_MAX: '1000000000',
     RATE_LIMIT_READ_MAX: '1000000000',
     RATE_LIMIT_WRITE_MAX: '1000000000',
+    RATE_LIMIT_EXPENSIVE_MAX: '1000000000',
     ...Object.fromEntries(Object.entries(DRILL).map(([k, v]) => [k, String(v)])),
   }
 }
