@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { mkdirSync } from 'node:fs'
+import { chmodSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -170,14 +170,19 @@ async function startHaproxy(
 
 async function assemble(workDir: string, cleanups: Cleanups, close: () => Promise<void>) {
   const runId = randomBytes(4).toString('hex')
-  const servicesDir = join(workDir, 'services')
+  // pgbouncer runs as the postgres user, who may not traverse the checkout (e.g. under
+  // /root): its files live under the system temp dir instead.
+  const servicesDir = mkdtempSync(join('/tmp', 'inkwell-drill-'))
+  chmodSync(servicesDir, 0o755)
+  if (!process.env.KEEP_DRILL_LOGS)
+    cleanups.push(async () => rmSync(servicesDir, { recursive: true, force: true }))
+  else cleanups.push(async () => console.log(`drill: service logs kept in ${servicesDir}`))
   const settings: InstanceSettings = {
     database: `inkwell_lb_${runId}`,
     dataDir: join(workDir, 'data'),
     secretKey: randomBytes(32).toString('hex'),
     redisPrefix: `inkwell:lb:${runId}:`,
   }
-  mkdirSync(servicesDir, { recursive: true, mode: 0o755 })
   mkdirSync(settings.dataDir, { recursive: true })
   const env: NodeJS.ProcessEnv = { ...process.env, SERVICES_DIR: servicesDir }
   const [lbPort, adminPort] = [await freePort(), await freePort()]

@@ -1,7 +1,7 @@
 /**
  * Behind a real load balancer: HAProxy (deploy/haproxy/haproxy.cfg) in front of two
  * API instances, each with its own pgbouncer before PostgreSQL. Needs haproxy,
- * pgbouncer, psql, PostgreSQL and Redis: run by .ci/stages/50-load-balancer.sh,
+ * pgbouncer, psql, PostgreSQL and Redis: run by .ci/drills/load-balancer.sh,
  * not by `npm test`. Every figure measured is printed as a `drill:` line.
  */
 import assert from 'node:assert/strict'
@@ -48,9 +48,9 @@ before(async () => {
 })
 
 after(async () => {
+  // With KEEP_DRILL_LOGS=1 the HAProxy access log and pgbouncer logs stay, for a post-mortem.
   await cluster?.close()
-  // Service logs (HAProxy access log, pgbouncer) are kept when asked, for a post-mortem.
-  if (!process.env.KEEP_DRILL_LOGS) rmSync(workDir, { recursive: true, force: true })
+  rmSync(workDir, { recursive: true, force: true })
 })
 
 async function timedGet(url: string) {
