@@ -109,9 +109,9 @@ const status = run(process.execPath, [
   'tsx',
   '--test',
   '--test-reporter=spec',
-  // A test that hangs fails after 5 minutes, and a file whose tests are done exits even
+  // A test that hangs fails after 15 minutes, and a file whose tests are done exits even
   // if something left a handle open, so CI can never hang on one.
-  '--test-timeout=300000',
+  '--test-timeout=900000',
   '--test-force-exit',
   `--test-concurrency=${Math.max(2, availableParallelism())}`,
   ...testFiles,

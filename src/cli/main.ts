@@ -6,12 +6,8 @@ import { DataDirInUseError } from '../platform/db/data-dir-lock.ts'
 import { openDatabase } from '../platform/db/database.ts'
 import { migrate } from '../platform/db/migrate.ts'
 import { loggerOptions } from '../platform/observability/logger.ts'
-import { runAuditCommand } from './audit-command.ts'
-import { runConfigCommand } from './config-command.ts'
-import { runJobsCommand } from './jobs-command.ts'
-import { runSecretCommand } from './secret-command.ts'
-import { seedData } from './seed.ts'
 
+// Each command imports what it needs when it runs, so `token` does not pay for BullMQ or the AWS SDK.
 const USAGE = `usage: inkwell <command> [options]
 
 commands:
@@ -96,6 +92,7 @@ switch (command) {
     await withDatabase('seed', async (database) => {
       const log = pino(loggerOptions('info'))
       await migrate(database, log)
+      const { seedData } = await import('./seed.ts')
       await seedData(database, log, { users, stories })
     })
     break
@@ -126,16 +123,16 @@ switch (command) {
     break
   }
   case 'config':
-    process.exitCode = await runConfigCommand(rest)
+    process.exitCode = await (await import('./config-command.ts')).runConfigCommand(rest)
     break
   case 'audit':
-    process.exitCode = await runAuditCommand(rest)
+    process.exitCode = await (await import('./audit-command.ts')).runAuditCommand(rest)
     break
   case 'jobs':
-    process.exitCode = await runJobsCommand(rest)
+    process.exitCode = await (await import('./jobs-command.ts')).runJobsCommand(rest)
     break
   case 'secret':
-    process.exitCode = runSecretCommand(rest)
+    process.exitCode = (await import('./secret-command.ts')).runSecretCommand(rest)
     break
   case undefined:
   case 'help':
