@@ -158,17 +158,21 @@ export const auditPlugin = fp(
     registerGauges(app)
     registerJobs(app, aggregator.flush)
     app.addHook('onReady', async () => {
-      await api.record({
-        action: 'config.loaded',
-        actor: SYSTEM,
-        // Names only: which provider and profile, never a value.
-        details: {
-          secretsProvider: ctx.config.SECRETS_PROVIDER,
-          profile: ctx.config.NODE_ENV,
-          database: ctx.database.kind,
-          cache: ctx.cache.kind,
-        },
-      })
+      // Best effort: a database that is down at start must not keep the process from
+      // starting (readiness reports it); the event is then only in the log.
+      await api
+        .record({
+          action: 'config.loaded',
+          actor: SYSTEM,
+          // Names only: which provider and profile, never a value.
+          details: {
+            secretsProvider: ctx.config.SECRETS_PROVIDER,
+            profile: ctx.config.NODE_ENV,
+            database: ctx.database.kind,
+            cache: ctx.cache.kind,
+          },
+        })
+        .catch((err) => ctx.log.error({ err, audit: true, action: 'config.loaded' }, 'audit row not written'))
     })
   },
   { name: 'inkwell-audit', dependencies: ['inkwell-metrics'] },
