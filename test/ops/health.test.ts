@@ -111,15 +111,15 @@ describe('readiness', () => {
   })
 
   test('a hanging check fails at its own timeout', async () => {
-    const t = await buildTestApp({ READY_CACHE_MS: '0', READY_CHECK_TIMEOUT_MS: '150' })
+    const t = await buildTestApp({ READY_CACHE_MS: '0', READY_CHECK_TIMEOUT_MS: '1000' })
     instrumentPing(t).hang = true
     const started = performance.now()
     const { status, body } = await readyz(t)
-    assert.ok(performance.now() - started < 2000)
+    assert.ok(performance.now() - started < 3000)
     assert.equal(status, 503)
     assert.equal(body.checks.database.status, 'failed')
-    assert.match(body.checks.database.error, /timed out after 150 ms/)
-    assert.ok(body.checks.database.latencyMs >= 140)
+    assert.match(body.checks.database.error, /timed out after 1000 ms/)
+    assert.ok(body.checks.database.latencyMs >= 950)
     assert.equal(body.checks.disk_data.status, 'ok', 'other checks are not held up')
   })
 

@@ -51,8 +51,14 @@ export const deadlinePlugin = fp<{ timeoutMs: number }>(
       const error = new AppError('timeout', `No response within ${ms} ms`)
       controller.abort(error)
       timeouts.inc({ method: request.method, route: request.routeOptions.url ?? 'unmatched' })
-      if (reply.raw.headersSent) reply.raw.destroy(error)
-      else reply.send(error)
+      // Runs from a timer: a throw here would be an uncaught exception.
+      try {
+        if (reply.raw.headersSent) reply.raw.destroy(error)
+        else reply.send(error)
+      } catch (err) {
+        request.log.error({ err }, 'could not answer a timed-out request')
+        reply.raw.destroy()
+      }
     }
 
     app.decorateRequest('deadline', null as unknown as AbortSignal)
