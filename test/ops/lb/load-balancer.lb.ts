@@ -1,7 +1,7 @@
 /**
  * Behind a real load balancer: HAProxy (deploy/haproxy/haproxy.cfg) in front of two
  * API instances, each with its own pgbouncer before PostgreSQL. Needs haproxy,
- * pgbouncer, psql, PostgreSQL and Redis: run by .ci/drills/load-balancer.sh,
+ * pgbouncer, psql, PostgreSQL and Redis: run by .ci/stages/50-load-balancer.sh,
  * not by `npm test`. Every figure measured is printed as a `drill:` line.
  */
 import assert from 'node:assert/strict'
