@@ -30,34 +30,52 @@ export interface ServerProcess {
   stop(signal?: NodeJS.Signals): Promise<number | null>
 }
 
-/** Starts `node src/server.ts` (not npm, which does not forward signals) and waits until it listens. */
-export async function startServer(env: NodeJS.ProcessEnv): Promise<ServerProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
+interface StartedProcess {
+  child: ChildProcess
+  url: string
+  output: () => string
+  stop(signal?: NodeJS.Signals): Promise<number | null>
+}
+
+/**
+ * Spawns `node <script>` (not npm, which does not forward signals) and waits for the
+ * line matching `ready` (its first group is the URL). A process that does not get
+ * ready in time is killed, so no orphan outlives the test.
+ */
+async function startProcess(
+  script: string,
+  env: NodeJS.ProcessEnv,
+  ready: RegExp,
+  timeoutMs: number,
+): Promise<StartedProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', script], {
     cwd: root,
-    env: { PORT: '0', HOST: '127.0.0.1', ...env },
+    env,
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   let output = ''
   child.stdout!.on('data', (d) => (output += d))
   child.stderr!.on('data', (d) => (output += d))
-  const baseUrl = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start:\n${output}`)), 60_000)
-    const onData = () => {
-      const match = /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(output)
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL')
+      reject(new Error(`${script} did not start:\n${output}`))
+    }, timeoutMs)
+    child.stdout!.on('data', () => {
+      const match = ready.exec(output)
       if (match) {
         clearTimeout(timer)
         resolve(match[1]!)
       }
-    }
-    child.stdout!.on('data', onData)
+    })
     child.once('exit', (code) => {
       clearTimeout(timer)
-      reject(new Error(`server exited with ${code}:\n${output}`))
+      reject(new Error(`${script} exited with ${code}:\n${output}`))
     })
   })
   return {
     child,
-    baseUrl,
+    url,
     output: () => output,
     async stop(signal = 'SIGTERM') {
       // A process killed by a signal has a null exitCode but a signalCode: it exited all the same.
@@ -67,6 +85,17 @@ export async function startServer(env: NodeJS.ProcessEnv): Promise<ServerProcess
       return code as number | null
     },
   }
+}
+
+/** Starts `node src/server.ts` and waits until it listens (PORT 0: any free port). */
+export async function startServer(env: NodeJS.ProcessEnv): Promise<ServerProcess> {
+  const started = await startProcess(
+    'src/server.ts',
+    { PORT: '0', HOST: '127.0.0.1', ...env },
+    /Server listening at (http:\/\/127\.0\.0\.1:\d+)/,
+    120_000,
+  )
+  return { ...started, baseUrl: started.url }
 }
 
 export interface WorkerProcess {
@@ -79,41 +108,12 @@ export interface WorkerProcess {
 
 /** Starts `node src/worker.ts` and waits until it reports ready (WORKER_PORT 0: any free port). */
 export async function startWorker(env: NodeJS.ProcessEnv): Promise<WorkerProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/worker.ts'], {
-    cwd: root,
-    // The ready line is logged at info, whatever level the test run uses.
-    env: { WORKER_PORT: '0', HOST: '127.0.0.1', ...env, LOG_LEVEL: 'info' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
-  let output = ''
-  child.stdout!.on('data', (d) => (output += d))
-  child.stderr!.on('data', (d) => (output += d))
-  const monitorUrl = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL')
-      reject(new Error(`worker did not start:\n${output}`))
-    }, 180_000)
-    child.stdout!.on('data', () => {
-      const match = /monitoring on (http:\/\/127\.0\.0\.1:\d+)/.exec(output)
-      if (match) {
-        clearTimeout(timer)
-        resolve(match[1]!)
-      }
-    })
-    child.once('exit', (code) => {
-      clearTimeout(timer)
-      reject(new Error(`worker exited with ${code}:\n${output}`))
-    })
-  })
-  return {
-    child,
-    monitorUrl,
-    output: () => output,
-    async stop(signal = 'SIGTERM') {
-      if (child.exitCode !== null || child.signalCode !== null) return child.exitCode
-      child.kill(signal)
-      const [code] = await once(child, 'exit')
-      return code as number | null
-    },
-  }
+  // The ready line is logged at info, whatever level the test run uses.
+  const started = await startProcess(
+    'src/worker.ts',
+    { WORKER_PORT: '0', HOST: '127.0.0.1', ...env, LOG_LEVEL: 'info' },
+    /monitoring on (http:\/\/127\.0\.0\.1:\d+)/,
+    180_000,
+  )
+  return { ...started, monitorUrl: started.url }
 }

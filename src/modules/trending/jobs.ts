@@ -3,7 +3,6 @@ import { cacheKeys, TTL } from '../../platform/cache/keys.ts'
 import type { AppContext } from '../../platform/context.ts'
 import { inTransaction } from '../../platform/db/transaction.ts'
 import type { JobDefinition } from '../../platform/jobs/index.ts'
-import { listTrendingStories } from './queries.ts'
 import { hydrateRanking, type Ranked, rankStories, readSnapshot, replaceSnapshot } from './snapshot.ts'
 
 export const RECOMPUTE_TRENDING_JOB = 'trending.recompute'
@@ -52,7 +51,8 @@ async function currentRanking(ctx: Deps, window: TrendingWindow): Promise<Ranked
  * on the spot, as it was before snapshots existed.
  */
 export async function readTrending(ctx: Deps, window: TrendingWindow, limit: number) {
-  const ranked = await currentRanking(ctx, window)
-  if (!ranked) return ctx.database.read((db) => listTrendingStories(db, WINDOW_HOURS[window], limit))
-  return ctx.database.read((db) => hydrateRanking(db, ranked, limit))
+  return ctx.database.read(async (db) => {
+    const ranked = (await currentRanking(ctx, window)) ?? (await rankStories(db, WINDOW_HOURS[window]))
+    return hydrateRanking(db, ranked, limit)
+  })
 }

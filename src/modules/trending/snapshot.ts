@@ -11,7 +11,7 @@ export interface Ranked {
   score: number
 }
 
-/** The same score as listTrendingStories, ids and scores only (the covering index alone). */
+/** The window's best stories by score, ids and scores only: an index-only scan of stories_trending_idx. */
 export async function rankStories(db: DbOrTx, windowHours: number): Promise<Ranked[]> {
   const rows = await rowsOf<{ id: string; score: number }>(
     db.execute(sql`
