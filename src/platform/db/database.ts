@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks'
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { PGlite } from '@electric-sql/pglite'
@@ -33,8 +34,13 @@ export interface Database {
   /** Runs `fn` in one transaction on one connection, with plain SQL allowed. */
   withScriptTransaction<T>(fn: (run: ScriptRunner) => Promise<T>): Promise<T>
   ping(): Promise<void>
-  /** Counts statements issued through `db` (tests use it to catch N+1). */
-  readonly statements: { count: number }
+  /**
+   * Counts the statements `fn` issues through `db`, itself and through the work it
+   * starts (tests use it to catch N+1). Timers and jobs started elsewhere (the audit
+   * sealer, the outbox relay's interval) run outside `fn`'s async context and do
+   * not count.
+   */
+  countStatements<T>(fn: () => Promise<T>): Promise<{ result: T; statements: number }>
   /**
    * Runs a read-only query on the read replica when one is configured, and on the
    * primary when there is none or it cannot be reached. Never for reads that must
@@ -66,20 +72,31 @@ export interface DatabaseSettings extends PoolSettings {
 export type StatementHook = (sql: string, params: unknown[]) => void
 
 interface StatementWatch {
-  statements: { count: number }
   hook: StatementHook | null
+}
+
+/** The counter of the innermost countStatements call the current statement runs under. */
+const statementCounter = new AsyncLocalStorage<{ count: number }>()
+
+async function countStatements<T>(fn: () => Promise<T>): Promise<{ result: T; statements: number }> {
+  const counter = { count: 0 }
+  // Awaited inside run: a thenable (light-my-request's inject) dispatches on its then(),
+  // which must happen inside the counter's context.
+  const result = await statementCounter.run(counter, async () => await fn())
+  return { result, statements: counter.count }
 }
 
 const TRANSACTION_CONTROL = /^\s*(begin|commit|rollback|savepoint|release)\b/i
 
 /** Drizzle calls its logger before each statement: that is where counting and fault injection happen. */
 function statementWatch(): StatementWatch & { logger: DrizzleLogger } {
-  const watch: StatementWatch = { statements: { count: 0 }, hook: null }
+  const watch: StatementWatch = { hook: null }
   return Object.assign(watch, {
     logger: {
       logQuery(query: string, params: unknown[]) {
         // Transaction control (which only the node-postgres driver logs) is not a data statement.
-        if (!TRANSACTION_CONTROL.test(query)) watch.statements.count++
+        const counter = statementCounter.getStore()
+        if (counter && !TRANSACTION_CONTROL.test(query)) counter.count++
         watch.hook?.(query, params)
       },
     },
@@ -144,7 +161,7 @@ async function openPglite(
     kind: 'pglite',
     db,
     freshlyCreated,
-    statements: watch.statements,
+    countStatements,
     read: (query) => query(db),
     setStatementHook: hookSetter(watch, nodeEnv),
     metrics: [],
@@ -189,7 +206,7 @@ async function openPostgres(
     kind: 'postgres',
     db,
     freshlyCreated: false,
-    statements: watch.statements,
+    countStatements,
     async read(query) {
       if (!readDb) return query(db)
       try {
