@@ -28,7 +28,7 @@ async function acquireCount(
 
 describe('pool limits', () => {
   test('an exhausted pool answers 503 with Retry-After after a bounded wait, then recovers', async () => {
-    const t = await buildTestApp({ DB_POOL_MAX: '1', DB_CONNECT_TIMEOUT_MS: '300' })
+    const t = await buildTestApp({ DB_POOL_MAX: '1', DB_CONNECT_TIMEOUT_MS: '300', CACHE_ENABLED: 'false' })
     const holding = t.platform.ctx.db.transaction(async (tx) => {
       await tx.execute(sql`SELECT pg_sleep(1.5)`)
     })

@@ -33,6 +33,10 @@ function testRoutes(app: FastifyInstance) {
     await db.execute(sql.raw(`SELECT pg_sleep(30) AS ${marker}_long`))
     return { finished: true }
   })
+  app.get('/test/sleep-medium', { config: { timeoutMs: 1000 } }, async () => {
+    await db.execute(sql.raw(`SELECT pg_sleep(30) AS ${marker}_medium`))
+    return { finished: true }
+  })
   app.get('/test/query', async () => db.execute(sql`SELECT 1 AS one`))
   app.get('/test/query-after-deadline', async () => {
     await sleep(DEADLINE_MS + 200)
@@ -104,6 +108,27 @@ if (onPostgres) {
       await waitFor(async () => (await running('long')) === 0, 'the long statements to be cancelled', 2000)
       const res = await t.app.inject({ method: 'GET', url: '/test/query' })
       assert.equal(res.statusCode, 200, res.body)
+    })
+
+    test('a connection that arrives after its waiter gave up is released once, not twice', async () => {
+      const unhandled: unknown[] = []
+      const onUnhandled = (err: unknown) => unhandled.push(err)
+      process.on('unhandledRejection', onUnhandled)
+      try {
+        // Both connections held until 1 s, within DB_CONNECT_TIMEOUT_MS (2 s): the waiter,
+        // gone at its 500 ms deadline, is handed a connection when they are cancelled.
+        const holders = [1, 2].map(() => t.app.inject({ method: 'GET', url: '/test/sleep-medium' }))
+        await waitFor(async () => (await running('medium')) === 2, 'both connections to be busy')
+        assertProblem(await t.app.inject({ method: 'GET', url: '/test/query' }), 503, 'timeout')
+        for (const res of await Promise.all(holders)) assertProblem(res, 503, 'timeout')
+        await waitFor(async () => (await running('medium')) === 0, 'the statements to be cancelled', 2000)
+        await sleep(500)
+        assert.deepEqual(unhandled.map(String), [])
+        const res = await t.app.inject({ method: 'GET', url: '/test/query' })
+        assert.equal(res.statusCode, 200, res.body)
+      } finally {
+        process.off('unhandledRejection', onUnhandled)
+      }
     })
 
     test('cancelled connections do not leak from the pool', async () => {

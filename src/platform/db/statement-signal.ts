@@ -101,13 +101,9 @@ function watchClient(client: pg.PoolClient, signal: AbortSignal, log: Logger): p
 /** Waits for `pending` unless `signal` aborts first; a client that arrives late is returned. */
 function untilAborted(pending: Promise<pg.PoolClient>, signal: AbortSignal): Promise<pg.PoolClient> {
   return new Promise((resolve, reject) => {
-    const onAbort = () => {
-      reject(signal.reason)
-      pending.then(
-        (late) => late.release(),
-        () => {},
-      )
-    }
+    // The late client is released by the handler below (signal.aborted): releasing it here
+    // too threw "Release called on client which has already been released", unhandled.
+    const onAbort = () => reject(signal.reason)
     signal.addEventListener('abort', onAbort, { once: true })
     pending.then(
       (client) => {

@@ -58,10 +58,22 @@ function toAppError(error: FastifyError): AppError {
   return new AppError('internal_error', 'An unexpected error occurred', { cause: error })
 }
 
+/**
+ * A 503 is the service saying it cannot serve right now (a deadline, shedding, the
+ * database or the identity provider away): expected under trouble, counted by
+ * metrics, so a warning with its reason, not an error with a stack per request.
+ */
+function logUnavailable(request: FastifyRequest, appError: AppError, error: FastifyError) {
+  const cause = appError.options.cause ?? (error === appError ? undefined : error)
+  const reason = cause instanceof Error ? cause.message : appError.message
+  request.log.warn({ code: appError.code, reason }, 'request not served')
+}
+
 export function installErrorHandlers(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
     const appError = toAppError(error)
-    if (appError.status >= 500) request.log.error({ err: error }, 'request failed')
+    if (appError.status === 500) request.log.error({ err: error }, 'request failed')
+    else if (appError.status >= 500) logUnavailable(request, appError, error)
     else if (appError.code === 'bad_request') request.log.info({ err: error }, 'bad request')
     return send(reply, appError, request.id)
   })
