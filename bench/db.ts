@@ -1,7 +1,7 @@
 // GET /v1/stories/:id on real PostgreSQL, three ways in one run:
 //   npm run bench -- db [--seconds 10] [--connections 32] [--database-url postgres://…]
-// 1. the full Inkwell route (auth with a hot token, validation, logging, metrics,
-//    view counting), 2. a bare Fastify route running the same query through the
+// 1. the full Inkwell route, cache off (auth with a hot token, rate limiting, validation,
+//    logging, metrics, deadline, view counting), 2. a bare Fastify route running the same query through the
 //    same pool, 3. pgbench running that query with the same prepared-statement mode.
 import { execFileSync } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
@@ -116,7 +116,16 @@ export async function run(args: string[]): Promise<void> {
     await bare.stop()
 
     // At info level, as in production: one access log line per request is part of the route's cost.
-    const inkwell = await startProcess('src/server.ts', { ...env, SEED_DEMO: 'false', LOG_LEVEL: 'info' })
+    // The cache off (the issue measures the database path), rate limiting on and counted
+    // (in memory: no REDIS_URL) with limits no run can reach, as a production route does.
+    const inkwell = await startProcess('src/server.ts', {
+      ...env,
+      SEED_DEMO: 'false',
+      LOG_LEVEL: 'info',
+      CACHE_ENABLED: 'false',
+      RATE_LIMIT_IP_MAX: '1000000000',
+      RATE_LIMIT_READ_MAX: '1000000000',
+    })
     const headers = { authorization: `Bearer ${token}` }
     await load(`${inkwell.baseUrl}/v1/stories/${id}`, { connections, seconds: 2, headers })
     results.push([

@@ -56,7 +56,9 @@ describe('database password rotation', () => {
   })
 })
 
-const adminUrl = process.env.DATABASE_URL
+// Straight to PostgreSQL: a role made here is unknown to a pgbouncer in front (its own
+// auth_file or auth_query owns that side, see docs/secrets.md).
+const adminUrl = process.env.DATABASE_DIRECT_URL ?? process.env.DATABASE_URL
 // Needs a real PostgreSQL role: only in the services run (`npm run test:services`).
 if (adminUrl?.startsWith('postgres')) {
   test('a real role rotated with ALTER ROLE: open connections keep working, new ones use the new password', async () => {

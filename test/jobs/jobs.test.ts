@@ -9,7 +9,10 @@ import { createUser, publishStory } from '../helpers/api.ts'
 import { buildTestApp, unique } from '../helpers/app.ts'
 import { eventually } from './support.ts'
 
-const t = await buildTestApp()
+// The in-process runner, on either backend: BullMQ with real worker processes is
+// worker.services.test.ts. (An empty value counts as unset.)
+const inProcess = { REDIS_URL: '', QUEUE_REDIS_URL: '' }
+const t = await buildTestApp(inProcess)
 const { app } = t
 const { ctx } = t.platform
 const author = await createUser(t, unique('jobs'))
@@ -99,7 +102,7 @@ describe('fault injection', () => {
   })
 
   test('in-process, a failing job is retried with backoff until it succeeds', async () => {
-    const flaky = await buildTestApp({ FAULT_INJECTION: 'job-fail:stories.process:2' })
+    const flaky = await buildTestApp({ ...inProcess, FAULT_INJECTION: 'job-fail:stories.process:2' })
     const writer = await createUser(flaky, unique('flaky'))
     const story = await publishStory(flaky.app, writer.headers, { body: 'retried until done' })
     const started = performance.now()
