@@ -8,37 +8,29 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
-import { sql } from 'drizzle-orm'
-import pino from 'pino'
-import { seedData } from '../src/cli/seed.ts'
 import { findStory } from '../src/modules/stories/queries.ts'
 import { loadOrCreateDevKey, signDevToken } from '../src/platform/auth/dev-idp.ts'
-import { openDatabase } from '../src/platform/db/database.ts'
-import { migrate } from '../src/platform/db/migrate.ts'
-import { rowsOf } from '../src/platform/db/rows.ts'
 import { load, ratio, row, scratchDatabase, startProcess } from './lib.ts'
+import { seedBenchDatabase } from './seed.ts'
 
 const POOL = { DB_POOL_MAX: '16' }
 
+/** Seeds 20,000 stories; returns one story's id and its query as pgbench will run it. */
 async function prepare(url: string, dataDir: string) {
-  const { loadConfig } = await import('../src/config/load.ts')
-  const { config } = loadConfig({ ...process.env, DATABASE_URL: url, DATA_DIR: dataDir, ...POOL }, '/none')
-  const log = pino({ level: 'warn' })
-  const database = await openDatabase(config, log)
-  await migrate(database, log)
-  await seedData(database, log, { users: 1000, stories: 20_000 })
-  const [story] = await rowsOf<{ id: string }>(
-    database.db.execute(
-      sql`SELECT id FROM stories WHERE status = 'published' AND deleted_at IS NULL LIMIT 1`,
-    ),
+  const { storyId, inspected } = await seedBenchDatabase(
+    url,
+    dataDir,
+    { users: 1000, stories: 20_000 },
+    async (database, id) => {
+      let statement = ''
+      database.setStatementHook((text, params) => {
+        statement = params.reduce<string>((s, p, i) => s.replace(`$${i + 1}`, `'${String(p)}'`), text)
+      })
+      await findStory(database.db, id)
+      return statement
+    },
   )
-  let statement = ''
-  database.setStatementHook((text, params) => {
-    statement = params.reduce<string>((s, p, i) => s.replace(`$${i + 1}`, `'${String(p)}'`), text)
-  })
-  await findStory(database.db, story!.id)
-  await database.close()
-  return { id: story!.id, statement }
+  return { id: storyId, statement: inspected! }
 }
 
 function pgbench(

@@ -76,9 +76,13 @@ export async function startProcess(script: string, env: Record<string, string>):
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   let output = ''
-  // Keep only the start-up output; after that, drain (a server at info level logs every request).
+  // Keep the start-up output, then only the last chunks (a server at info level logs every
+  // request), shown if the server dies while it is being measured.
+  const tail: Buffer[] = []
   const onData = (d: Buffer) => {
     if (output.length < 1_000_000) output += d
+    tail.push(d)
+    if (tail.length > 4) tail.shift()
   }
   child.stdout!.on('data', onData)
   child.stderr!.on('data', onData)
@@ -95,9 +99,15 @@ export async function startProcess(script: string, env: Record<string, string>):
       fail(new Error(`${script} exited with ${code}:\n${output}`))
     })
   })
+  let stopping = false
+  child.once('exit', (code, signal) => {
+    if (!stopping)
+      process.stderr.write(`${script} exited (${code ?? signal}) while running:\n${Buffer.concat(tail)}\n`)
+  })
   return {
     baseUrl,
     async stop() {
+      stopping = true
       if (child.exitCode !== null || child.signalCode !== null) return
       child.kill('SIGTERM')
       await once(child, 'exit')

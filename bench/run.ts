@@ -1,6 +1,7 @@
 // Load scenarios, run by hand (never in CI): `npm run bench -- <scenario> [options]`.
 const scenarios: Record<string, () => Promise<{ run(args: string[]): Promise<void> }>> = {
   auth: () => import('./auth.ts'),
+  cache: () => import('./cache.ts'),
   db: () => import('./db.ts'),
   jobs: () => import('./jobs.ts'),
   pagination: () => import('./pagination.ts'),

@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util'
 import pino from 'pino'
-import { loadConfigOrExit } from '../config/index.ts'
+import { type Config, loadConfigOrExit } from '../config/index.ts'
 import { loadOrCreateDevKey, signDevToken } from '../platform/auth/dev-idp.ts'
 import { DataDirInUseError } from '../platform/db/data-dir-lock.ts'
 import { openDatabase } from '../platform/db/database.ts'
@@ -13,7 +13,9 @@ const USAGE = `usage: inkwell <command> [options]
 commands:
   serve                       run the HTTP API (same as npm start)
   worker                      run the background worker
-  migrate                     apply SQL migrations (DATABASE_DIRECT_URL, else DATABASE_URL, else DATA_DIR)
+  migrate                     apply SQL migrations (DATABASE_DIRECT_URL, else DATABASE_URL, else DATA_DIR),
+                              then grant DATABASE_APP_ROLE its privileges if that role exists
+  db grant [--role R]         grant the application role (default DATABASE_APP_ROLE) its privileges now
   seed --users N --stories M  insert demo data
   token --sub S [--role R]... [--email E] [--ttl 1h]
                               print a development-IdP token (AUTH_DEV only)
@@ -49,7 +51,7 @@ export function parseDuration(text: string): number {
 
 async function withDatabase(
   purpose: string,
-  fn: (db: Awaited<ReturnType<typeof openDatabase>>) => Promise<void>,
+  fn: (db: Awaited<ReturnType<typeof openDatabase>>, config: Readonly<Config>) => Promise<void>,
 ) {
   const { config, secrets } = await loadConfigOrExit()
   secrets.close()
@@ -63,7 +65,7 @@ async function withDatabase(
     throw err
   }
   try {
-    await fn(database)
+    await fn(database, config)
   } finally {
     await database.close()
   }
@@ -77,8 +79,9 @@ switch (command) {
     await import('../worker.ts')
     break
   case 'migrate':
-    await withDatabase('migrate', async (database) => {
-      const applied = await migrate(database, pino(loggerOptions('warn')))
+    await withDatabase('migrate', async (database, config) => {
+      const log = pino(loggerOptions('warn'))
+      const applied = await migrate(database, log, undefined, { appRole: config.DATABASE_APP_ROLE })
       process.stdout.write(applied.length ? `applied: ${applied.join(', ')}\n` : 'database is up to date\n')
     })
     break
@@ -89,9 +92,9 @@ switch (command) {
     })
     const users = positiveInt(values.users, 'users', 100)
     const stories = positiveInt(values.stories, 'stories', 1000)
-    await withDatabase('seed', async (database) => {
+    await withDatabase('seed', async (database, config) => {
       const log = pino(loggerOptions('info'))
-      await migrate(database, log)
+      await migrate(database, log, undefined, { appRole: config.DATABASE_APP_ROLE })
       const { seedData } = await import('./seed.ts')
       await seedData(database, log, { users, stories })
     })
@@ -120,6 +123,27 @@ switch (command) {
       rolesClaim: config.AUTH_ROLES_CLAIM,
     })
     process.stdout.write(`${token}\n`)
+    break
+  }
+  case 'db': {
+    const { positionals, values } = parseArgs({
+      args: rest,
+      allowPositionals: true,
+      options: { role: { type: 'string' } },
+    })
+    if (positionals[0] !== 'grant' || positionals.length > 1) fail('usage: inkwell db grant [--role R]')
+    if (values.role !== undefined && !/^[a-z_][a-z0-9_]{0,62}$/.test(values.role))
+      fail('--role must be a lower-case PostgreSQL identifier')
+    await withDatabase('grant', async (database, config) => {
+      const role = values.role ?? config.DATABASE_APP_ROLE
+      try {
+        await database.withScriptTransaction((run) => run(`SELECT inkwell_grant_app_role('${role}', true)`))
+      } catch (err) {
+        const missing = (err as { code?: string }).code === '42883'
+        fail(`db grant: ${missing ? 'run `inkwell migrate` first' : (err as Error).message}`, 1)
+      }
+      process.stdout.write(`granted the application privileges to ${role}\n`)
+    })
     break
   }
   case 'config':

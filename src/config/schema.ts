@@ -42,6 +42,12 @@ export const ConfigSchema = Type.Object({
       ...secret,
     }),
   ),
+  DATABASE_APP_ROLE: Type.String({
+    pattern: '^[a-z_][a-z0-9_]{0,62}$',
+    default: 'inkwell_app',
+    description:
+      'PostgreSQL role the API and workers connect as (DATABASE_URL). `inkwell migrate` grants it its privileges (append-only on the audit tables) whenever it exists; `inkwell db grant` does so on demand. See docs/database.md.',
+  }),
   DATABASE_SSL: Type.Optional(
     Type.Union([Type.Literal('disable'), Type.Literal('require'), Type.Literal('verify-full')], {
       description:
@@ -221,6 +227,13 @@ export const ConfigSchema = Type.Object({
     default: 25000,
     description:
       'On SIGTERM, longest wait for active jobs to finish; past it they are left to return to the queue.',
+  }),
+  WORKER_LOCK_DURATION_MS: Type.Integer({
+    minimum: 2000,
+    maximum: 600000,
+    default: 30000,
+    description:
+      "BullMQ job lock (renewed every half of it while the job runs) and stalled-job check interval: a job whose worker died returns to the queue within about two to three times this. Longer than the event loop's longest stall.",
   }),
   TRENDING_REFRESH_S: Type.Integer({
     minimum: 1,

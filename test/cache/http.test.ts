@@ -55,6 +55,33 @@ describe('cached reads through the HTTP API', () => {
     assert.equal(again.statusCode, 304)
   })
 
+  test('a like drops the story, list pages and trending (all show like counts), a repeated like nothing', async () => {
+    const author = await createUser(t, unique('cl'))
+    const reader = await createUser(t, unique('cm'))
+    const story = await publishStory(t.app, author.headers)
+    const url = `/v1/stories/${story.id}/like`
+    const counts = async () =>
+      Object.fromEntries(
+        await Promise.all(
+          ['story', 'storyList', 'trending', 'profile'].map(async (kind) => [
+            kind,
+            await metricValue(t, 'inkwell_cache_invalidations_total', { kind, origin: 'local' }),
+          ]),
+        ),
+      )
+    const before = await counts()
+    assert.equal((await t.app.inject({ method: 'PUT', url, headers: reader.headers })).statusCode, 200)
+    const liked = await counts()
+    assert.deepEqual(liked, {
+      story: before.story + 1,
+      storyList: before.storyList + 1,
+      trending: before.trending + 1,
+      profile: before.profile,
+    })
+    assert.equal((await t.app.inject({ method: 'PUT', url, headers: reader.headers })).json().likeCount, 1)
+    assert.deepEqual(await counts(), liked)
+  })
+
   test('a draft is served to its author only, never from a cached entry', async () => {
     const author = await createUser(t, unique('cd'))
     const other = await createUser(t, unique('ce'))

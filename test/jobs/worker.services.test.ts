@@ -1,34 +1,17 @@
 import assert from 'node:assert/strict'
-import { after, describe, test } from 'node:test'
+import { describe, test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { Queue } from 'bullmq'
-import { Redis } from 'ioredis'
 import { queuePrefix } from '../../src/platform/jobs/index.ts'
 import { createUser, publishStory } from '../helpers/api.ts'
-import { buildTestApp, freshDataDir, unique } from '../helpers/app.ts'
-import { runCli, startWorker, type WorkerProcess } from '../helpers/process.ts'
-import { eventually } from './support.ts'
+import { buildTestApp, unique } from '../helpers/app.ts'
+import { runCli } from '../helpers/process.ts'
+import { eventually, workerHarness } from './support.ts'
 
 // Services run only: the API below enqueues on BullMQ, real worker processes consume.
 const t = await buildTestApp()
 const { ctx } = t.platform
 const author = await createUser(t, unique('queued'))
-const redis = new Redis(process.env.REDIS_URL!, { maxRetriesPerRequest: null })
-const prefix = queuePrefix(ctx.config)
-const queue = (name: string) => new Queue(name, { connection: redis, prefix })
-const noop = queue('jobs.noop')
-const workers: WorkerProcess[] = []
-after(async () => {
-  for (const w of workers) await w.stop('SIGKILL')
-  await noop.close()
-  await redis.quit()
-})
-
-async function worker(extra: Record<string, string> = {}) {
-  const w = await startWorker({ ...process.env, DATA_DIR: freshDataDir(), NODE_ENV: 'test', ...extra })
-  workers.push(w)
-  return w
-}
+const { noop, queue, worker, stopAll } = workerHarness(queuePrefix(ctx.config), process.env)
 const cli = (...args: string[]) => runCli(['jobs', ...args], { ...process.env, NODE_ENV: 'test' })
 
 describe('BullMQ workers', () => {
@@ -113,7 +96,7 @@ describe('BullMQ workers', () => {
       assert.ok(runs.length >= 2 && runs.length <= 6, `${runs.length} runs`)
       assert.equal(new Set(runs.map((j) => j.id)).size, runs.length)
     } finally {
-      for (const w of workers.splice(0)) await w.stop()
+      await stopAll()
       await trending.close()
     }
   })

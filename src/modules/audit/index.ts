@@ -1,6 +1,7 @@
 export type { AggregatedEvent, Aggregator } from './aggregate.ts'
 export { auditKey, GENESIS_HASH } from './chain.ts'
 export { type AuditApi, auditPlugin, UNSEALED_ALERT_AGE_S } from './plugin.ts'
+export { canRewriteAuditLog } from './privileges.ts'
 export {
   type AuditActor,
   type AuditEvent,

@@ -5,6 +5,7 @@ import { Gauge } from 'prom-client'
 import { AppError } from '../../platform/http/errors.ts'
 import { type AggregatedEvent, createAggregator } from './aggregate.ts'
 import { auditKey } from './chain.ts'
+import { canRewriteAuditLog } from './privileges.ts'
 import { type AuditEvent, actorOf, recordAudit, requestSource, SYSTEM } from './record.ts'
 import { purgeExpired, sealPending, unsealedBacklog } from './seal.ts'
 
@@ -173,6 +174,14 @@ export const auditPlugin = fp(
           },
         })
         .catch((err) => ctx.log.error({ err, audit: true, action: 'config.loaded' }, 'audit row not written'))
+      if (ctx.database.kind !== 'postgres') return
+      // The trigger alone does not stop a role that may disable it: say so at every start.
+      const privileged = await canRewriteAuditLog(ctx.db).catch(() => false)
+      if (privileged)
+        ctx.log.warn(
+          { audit: false, appRole: ctx.config.DATABASE_APP_ROLE },
+          'connected to PostgreSQL as a role that can rewrite the audit log (owner or superuser); connect as DATABASE_APP_ROLE (docs/database.md "Roles and grants")',
+        )
     })
   },
   { name: 'inkwell-audit', dependencies: ['inkwell-metrics'] },

@@ -6,6 +6,8 @@ export interface LikeOutcome {
   /** False when there is no published, visible story with that id. */
   found: boolean
   likeCount: number
+  /** A like row was inserted or deleted (the counter moved); false for a repeated like or unlike. */
+  changed: boolean
 }
 
 /**
@@ -32,7 +34,7 @@ export async function addLike(db: DbOrTx, storyId: string, profileId: string): P
              (SELECT like_count FROM counted) AS changed,
              (SELECT like_count FROM story) AS current`),
   )
-  return { found: row!.found, likeCount: row!.changed ?? row!.current ?? 0 }
+  return { found: row!.found, likeCount: row!.changed ?? row!.current ?? 0, changed: row!.changed !== null }
 }
 
 export async function removeLike(db: DbOrTx, storyId: string, profileId: string): Promise<LikeOutcome> {
@@ -52,5 +54,5 @@ export async function removeLike(db: DbOrTx, storyId: string, profileId: string)
              (SELECT like_count FROM counted) AS changed,
              (SELECT like_count FROM story) AS current`),
   )
-  return { found: row!.found, likeCount: row!.changed ?? row!.current ?? 0 }
+  return { found: row!.found, likeCount: row!.changed ?? row!.current ?? 0, changed: row!.changed !== null }
 }

@@ -22,7 +22,8 @@ export async function setLike(
     ? await addLike(deps.db, storyId, principal.profileId)
     : await removeLike(deps.db, storyId, principal.profileId)
   if (!outcome.found) throw new AppError('story_not_found', `No story ${storyId}`)
-  // Before answering: the next read through any instance must show the new count.
-  await invalidateStory(deps.cache, storyId)
+  // Before answering: the next read through any instance must show the new count. The
+  // story, list pages and trending all show like counts; a repeated like changed none.
+  if (outcome.changed) await invalidateStory(deps.cache, storyId)
   return { liked, likeCount: outcome.likeCount }
 }

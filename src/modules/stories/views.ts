@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto'
+import { LRUCache } from 'lru-cache'
 import { cacheKeys, TTL } from '../../platform/cache/keys.ts'
 import type { AppContext } from '../../platform/context.ts'
 import { inTransaction } from '../../platform/db/transaction.ts'
@@ -27,13 +28,16 @@ export function readerKey(subject: string | undefined, ip: string, userAgent: st
 
 export function createViewCounter(ctx: Pick<AppContext, 'cache' | 'jobs' | 'log'>): ViewCounter {
   const counters = ctx.jobs.counters(COUNTERS)
+  // Dedupe keys this instance knows are set, until just before they lapse: a reader's
+  // repeated reads (the cached hot path) then cost no Redis round trip each.
+  const known = new LRUCache<string, true>({ max: 100_000, ttlAutopurge: false })
   return {
     async record(storyId, reader) {
-      const first = await ctx.cache.setIfAbsent(
-        cacheKeys.storyView(storyId, reader),
-        '1',
-        TTL.storyViewDedupeS,
-      )
+      const key = cacheKeys.storyView(storyId, reader)
+      if (known.has(key)) return
+      const first = await ctx.cache.setIfAbsent(key, '1', TTL.storyViewDedupeS)
+      const leftMs = first ? TTL.storyViewDedupeS * 1000 : await ctx.cache.ttlMs(key)
+      if (leftMs !== undefined && leftMs > 1000) known.set(key, true, { ttl: leftMs - 1000 })
       if (!first) return
       // A view is not worth failing a read over.
       await counters.add(storyId, 1).catch((err) => ctx.log.warn({ err }, 'view not counted'))
@@ -65,8 +69,9 @@ export function viewFlushJob(ctx: Pick<AppContext, 'db' | 'jobs' | 'config' | 'c
         )
       })
       await counters.ack(batch.id)
-      // Cached stories show the new counts now rather than when their TTL lapses.
-      await Promise.all([...batch.counts.keys()].map((id) => ctx.cache.invalidate('story', id)))
+      // Cached stories show the new counts now rather than when their TTL lapses: one
+      // Redis round trip and one pub/sub message for the whole batch.
+      await ctx.cache.invalidateMany('story', [...batch.counts.keys()])
       await purgeCounterBatches(ctx.db)
     },
   }

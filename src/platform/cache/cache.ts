@@ -12,6 +12,8 @@ export interface KeyValueStore {
   set(key: string, value: string, ttlS: number): Promise<void>
   /** Sets only if absent; true when this call set it (used for de-duplication). */
   setIfAbsent(key: string, value: string, ttlS: number): Promise<boolean>
+  /** Milliseconds until `key` expires; undefined when it is absent, has no expiry, or the store failed. */
+  ttlMs(key: string): Promise<number | undefined>
   del(...keys: string[]): Promise<void>
   ping(): Promise<void>
   close(): Promise<void>
@@ -32,6 +34,10 @@ export function createMemoryStore(max = 50_000): KeyValueStore {
       if (lru.has(key)) return false
       lru.set(key, value, { ttl: ttlS * 1000 })
       return true
+    },
+    ttlMs: async (key) => {
+      const left = lru.getRemainingTTL(key)
+      return left > 0 && Number.isFinite(left) ? left : undefined
     },
     del: async (...keys) => {
       for (const key of keys) lru.delete(key)
@@ -57,6 +63,11 @@ export function createRedisStore(link: RedisLink): KeyValueStore {
     setIfAbsent: (key, value, ttlS) =>
       // When Redis is down, count the event rather than drop it.
       soft(async () => (await redis.set(key, value, 'EX', ttlS, 'NX')) === 'OK', true),
+    ttlMs: (key) =>
+      soft(async () => {
+        const left = await redis.pttl(key)
+        return left > 0 ? left : undefined
+      }, undefined),
     del: (...keys) => soft(async () => void (keys.length > 0 && (await redis.del(...keys))), undefined),
     ping: async () => {
       await redis.ping()

@@ -37,6 +37,7 @@ export function createCache(
     kind: store.kind,
     getOrLoad: (kind, id, load, options) => objects.getOrLoad(kind, id, load, options),
     invalidate: (kind, id) => objects.invalidate(kind, id),
+    invalidateMany: (kind, ids) => objects.invalidateMany(kind, ids),
     invalidateKind: (kind) => objects.invalidateKind(kind),
     get degraded() {
       return objects.degraded

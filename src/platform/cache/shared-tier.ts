@@ -1,8 +1,11 @@
 import type { Logger } from 'pino'
 import type { RedisLink } from './redis.ts'
 
-/** The message other instances receive: drop one key, or move a kind to a new generation. */
-export type Invalidation = { kind: string; id: string } | { kind: string; gen: number }
+/** The message other instances receive: drop one key or several, or move a kind to a new generation. */
+export type Invalidation =
+  | { kind: string; id: string }
+  | { kind: string; ids: string[] }
+  | { kind: string; gen: number }
 
 // The value is written only if the key's generation is still the one read at the miss:
 // an invalidation that ran during the load (here or on another instance) wins.
@@ -11,6 +14,16 @@ if (redis.call('GET', KEYS[2]) or '') == ARGV[1] then
   redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3])
 end
 return 1`
+
+// KEYS: n key-generation keys, then their n value keys. ARGV[1]: the generations' TTL.
+const DROP_KEYS = `
+local n = #KEYS / 2
+for i = 1, n do
+  redis.call('INCR', KEYS[i])
+  redis.call('EXPIRE', KEYS[i], ARGV[1])
+  redis.call('DEL', KEYS[n + i])
+end
+return n`
 
 const KEY_GEN_TTL_S = 86_400
 
@@ -23,6 +36,7 @@ export class SharedTier {
     this.#link = link
     this.#channel = `${keyPrefix}cache:invalidate`
     link.client.defineCommand('inkwellFill', { numberOfKeys: 2, lua: FILL_IF_CURRENT })
+    link.client.defineCommand('inkwellDropKeys', { lua: DROP_KEYS })
     this.#sub = link.subscriber()
     // Commands fail while disconnected (no offline queue), so subscribe on every 'ready'
     // rather than once; the cache is not used until the subscription is confirmed.
@@ -65,6 +79,15 @@ export class SharedTier {
       .expire(keyGenKey(kind, id), KEY_GEN_TTL_S)
       .del(valueKey(kind, gen, id))
       .exec()
+  }
+
+  /** `dropKey` for many ids: one script, one round trip. */
+  async dropKeys(kind: string, gen: number, ids: readonly string[]): Promise<void> {
+    const client = this.#link.client as unknown as {
+      inkwellDropKeys(numberOfKeys: number, ...args: Array<string | number>): Promise<unknown>
+    }
+    const keys = [...ids.map((id) => keyGenKey(kind, id)), ...ids.map((id) => valueKey(kind, gen, id))]
+    await client.inkwellDropKeys(keys.length, ...keys, KEY_GEN_TTL_S)
   }
 
   bumpKind(kind: string): Promise<number> {

@@ -16,11 +16,16 @@ export interface ObjectCache {
   getOrLoad<T>(kind: CacheKind, id: string, load: () => Promise<T>, options?: LoadOptions<T>): Promise<T>
   /** Drops one entry on every instance; resolves once Redis and the other instances were told. */
   invalidate(kind: CacheKind, id: string): Promise<void>
+  /** `invalidate` for many ids of one kind: one Redis round trip and one message. */
+  invalidateMany(kind: CacheKind, ids: readonly string[]): Promise<void>
   /** Drops every entry of a kind on every instance (a new generation of its keys). */
   invalidateKind(kind: CacheKind): Promise<void>
   /** True while Redis is configured but unreachable: every read goes to the database. */
   readonly degraded: boolean
 }
+
+/** Ids per script and per message of `invalidateMany`. */
+const INVALIDATE_CHUNK = 1000
 
 interface Flight {
   kind: CacheKind
@@ -146,6 +151,24 @@ export class TieredCache implements ObjectCache {
     }
   }
 
+  async invalidateMany(kind: CacheKind, ids: readonly string[]): Promise<void> {
+    if (ids.length === 0) return
+    for (const id of ids) this.#dropLocal(kind, id)
+    this.#o.metrics.invalidations.inc({ kind, scope: 'key', origin: 'local' }, ids.length)
+    const shared = this.#o.shared
+    if (!shared) return
+    try {
+      // Chunked so one script never blocks Redis (nor one message its subscribers) for long.
+      for (let i = 0; i < ids.length; i += INVALIDATE_CHUNK) {
+        const chunk = ids.slice(i, i + INVALIDATE_CHUNK)
+        await shared.dropKeys(kind, this.#gens.get(kind) ?? 0, chunk)
+        await shared.publish({ kind, ids: chunk })
+      }
+    } catch (err) {
+      this.#missed(err)
+    }
+  }
+
   async invalidateKind(kind: CacheKind): Promise<void> {
     this.#o.metrics.invalidations.inc({ kind, scope: 'kind', origin: 'local' })
     const shared = this.#o.shared
@@ -165,8 +188,13 @@ export class TieredCache implements ObjectCache {
     const kind = message.kind as CacheKind
     if (!cacheKinds.includes(kind)) return
     if ('id' in message) this.#dropLocal(kind, message.id)
+    else if ('ids' in message) for (const id of message.ids) this.#dropLocal(kind, id)
     else this.#newGeneration(kind, Math.max(message.gen, this.#gens.get(kind) ?? 0))
-    this.#o.metrics.invalidations.inc({ kind, scope: 'id' in message ? 'key' : 'kind', origin: 'remote' })
+    const scope = 'gen' in message ? 'kind' : 'key'
+    this.#o.metrics.invalidations.inc(
+      { kind, scope, origin: 'remote' },
+      'ids' in message ? message.ids.length : 1,
+    )
   }
 
   #dropLocal(kind: CacheKind, id: string): void {

@@ -32,7 +32,12 @@ export function readMigrations(dir = MIGRATIONS_DIR): Migration[] {
  * nothing to do. A failed migration rolls back entirely. An applied file whose
  * content changed is an error, not silently skipped.
  */
-export async function migrate(database: Database, log: Logger, dir = MIGRATIONS_DIR): Promise<string[]> {
+export async function migrate(
+  database: Database,
+  log: Logger,
+  dir = MIGRATIONS_DIR,
+  options: { appRole?: string | undefined } = {},
+): Promise<string[]> {
   const migrations = readMigrations(dir)
   return database.withScriptTransaction(async (run) => {
     await run(`SELECT pg_advisory_xact_lock(hashtext('inkwell.migrate'))`)
@@ -55,6 +60,10 @@ export async function migrate(database: Database, log: Logger, dir = MIGRATIONS_
       done.push(m.version)
       log.info({ migration: m.version }, 'migration applied')
     }
+    // On every run, in the same transaction: a role created after the schema, or a
+    // table a migration just added, gets the application's grants (docs/database.md).
+    if (options.appRole)
+      await run(`SELECT inkwell_grant_app_role('${options.appRole.replaceAll("'", "''")}', false)`)
     return done
   })
 }

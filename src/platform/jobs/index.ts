@@ -22,6 +22,7 @@ type JobsConfig = Pick<
   | 'REDIS_KEY_PREFIX'
   | 'WORKER_CONCURRENCY'
   | 'WORKER_SHUTDOWN_TIMEOUT_MS'
+  | 'WORKER_LOCK_DURATION_MS'
   | 'FAULT_INJECTION'
 >
 
@@ -68,6 +69,7 @@ export function createJobs(config: JobsConfig, db: Db, log: Logger, role: 'api' 
         role,
         concurrency: config.WORKER_CONCURRENCY,
         shutdownTimeoutMs: config.WORKER_SHUTDOWN_TIMEOUT_MS,
+        lockDurationMs: config.WORKER_LOCK_DURATION_MS,
         log,
         metrics,
       })

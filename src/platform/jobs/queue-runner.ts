@@ -23,6 +23,8 @@ export interface QueueRunnerOptions {
   concurrency: number
   /** Longest wait for active jobs on stop before they are left to be re-queued. */
   shutdownTimeoutMs: number
+  /** Job lock, renewed every half of it while the job runs; also the stalled-check interval. */
+  lockDurationMs: number
   log: Logger
   metrics?: JobMetrics
 }
@@ -100,6 +102,8 @@ export function createQueueRunner(options: QueueRunnerOptions): Core {
       connection: { ...redis.options, maxRetriesPerRequest: null } as ConnectionOptions,
       prefix,
       concurrency: definition.concurrency ?? options.concurrency,
+      lockDuration: options.lockDurationMs,
+      stalledInterval: options.lockDurationMs,
     })
     worker.on('error', (err) => log.warn({ err, queue: definition.name }, 'worker error'))
     workers.push(worker)
@@ -109,9 +113,12 @@ export function createQueueRunner(options: QueueRunnerOptions): Core {
     const graceful = Promise.all(workers.map((w) => w.close()))
     const inTime = await Promise.race([graceful.then(() => true), sleep(options.shutdownTimeoutMs, false)])
     if (!inTime) {
-      // Their locks lapse, and another worker's stalled-job check puts them back in the queue.
+      // Stop waiting and let the process exit. Not `close(true)`: once a close is under
+      // way BullMQ returns that same (graceful) close. Until the process exits the worker
+      // keeps renewing its jobs' locks, so no other worker can take them meanwhile; once
+      // it has, the locks lapse (lockDurationMs) and another worker's stalled-job check
+      // returns them to the queue. A job is thus never lost nor run twice at once.
       log.warn('active jobs did not finish in time; leaving them to be re-queued')
-      await Promise.all(workers.map((w) => w.close(true)))
     }
   }
 
