@@ -1,5 +1,4 @@
 import cors from '@fastify/cors'
-import helmet from '@fastify/helmet'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify'
 import { trustedProxies } from './config/network.ts'
@@ -18,6 +17,7 @@ import { installErrorHandlers } from './platform/http/error-handler.ts'
 import { healthPlugin } from './platform/http/health.ts'
 import { loadSheddingPlugin } from './platform/http/load-shedding.ts'
 import { requestIdFrom } from './platform/http/request-id.ts'
+import { securityHeadersPlugin } from './platform/http/security-headers.ts'
 import { installValidators, normalizeRequestText } from './platform/http/validation.ts'
 import { metricsPlugin } from './platform/observability/metrics.ts'
 import { rateLimitPlugin } from './platform/ratelimit/plugin.ts'
@@ -48,14 +48,17 @@ export async function buildApp(platform: Platform): Promise<FastifyInstance> {
   app.removeContentTypeParser(['text/plain'])
   installValidators(app)
   installErrorHandlers(app)
-  app.addHook('onRequest', async (request, reply) => {
+  app.addHook('onRequest', (request, reply, done) => {
     reply.header('x-request-id', request.id)
+    done()
   })
   app.addHook('preValidation', normalizeRequestText)
 
-  await app.register(helmet, {
-    contentSecurityPolicy: { directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } },
-    crossOriginResourcePolicy: { policy: 'same-site' },
+  await app.register(securityHeadersPlugin, {
+    options: {
+      contentSecurityPolicy: { directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } },
+      crossOriginResourcePolicy: { policy: 'same-site' },
+    },
   })
   await app.register(cors, {
     origin: corsOriginPolicy(ctx.config),

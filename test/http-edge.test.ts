@@ -113,8 +113,10 @@ describe('request ids, headers and CORS', () => {
   })
 
   test('security headers are on every response, errors included', async () => {
-    for (const url of ['/v1/stories', '/v1/nope']) {
+    for (const url of ['/v1/stories', '/v1/nope', '/v1/stories/not-a-uuid']) {
       const res = await app.inject({ method: 'GET', url })
+      assert.equal(res.headers['cross-origin-resource-policy'], 'same-site')
+      assert.match(String(res.headers['content-security-policy']), /frame-ancestors 'none'/)
       assert.equal(res.headers['x-content-type-options'], 'nosniff')
       assert.match(String(res.headers['content-security-policy']), /default-src 'none'/)
       assert.ok(res.headers['strict-transport-security'])

@@ -43,4 +43,8 @@ test('/docs serves the API reference page', async () => {
   assert.equal(page.statusCode, 200)
   assert.match(String(page.headers['content-type']), /text\/html/)
   assert.match(page.body, /openapi\.json/)
+  // Its own CSP (inline scripts), not the API's `default-src 'none'`; the rest stays.
+  assert.match(String(page.headers['content-security-policy']), /script-src 'self' 'unsafe-inline'/)
+  assert.doesNotMatch(String(page.headers['content-security-policy']), /default-src 'none'/)
+  assert.equal(page.headers['x-content-type-options'], 'nosniff')
 })

@@ -21,6 +21,17 @@ describe('GET /v1/me', () => {
     assert.equal(again.json().id, me.id)
   })
 
+  test('a profile removed behind the service (a restore, a manual delete) is recreated, not served stale', async () => {
+    const headers = await t.auth(unique('gone'))
+    const first = (await app.inject({ method: 'GET', url: '/v1/me', headers })).json()
+    await t.platform.ctx.db.execute(sql`DELETE FROM profiles WHERE id = ${first.id}`)
+    // The cached id (local and shared) outlived its row: said once, then forgotten.
+    assertProblem(await app.inject({ method: 'GET', url: '/v1/me', headers }), 404, 'profile_not_found')
+    const again = await app.inject({ method: 'GET', url: '/v1/me', headers })
+    assert.equal(again.statusCode, 200)
+    assert.notEqual(again.json().id, first.id)
+  })
+
   test('without a token is a 401 with WWW-Authenticate', async () => {
     const res = await app.inject({ method: 'GET', url: '/v1/me' })
     assertProblem(res, 401, 'unauthenticated')

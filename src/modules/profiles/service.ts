@@ -1,3 +1,4 @@
+import { LRUCache } from 'lru-cache'
 import type { Identity, Principal } from '../../platform/auth/principal.ts'
 import { cacheKeys, invalidateAuthor } from '../../platform/cache/keys.ts'
 import type { AppContext } from '../../platform/context.ts'
@@ -21,11 +22,34 @@ import { type MyProfile, type PublicProfile, RESERVED_USERNAMES, type UpdateMe }
 
 type Deps = Pick<AppContext, 'db' | 'cache' | 'config' | 'log'>
 
+/**
+ * Subject → profile id, in this process, in front of the shared store (Redis when
+ * configured): a hot token's request then makes no round trip for it. The pair never
+ * changes while the profile exists; a profile removed behind the service's back (a
+ * restore, a manual delete) is forgotten here within PROFILE_CACHE_TTL_S, as in Redis.
+ */
+const localProfileIds = new WeakMap<object, LRUCache<string, string>>()
+
+function localIdsOf(deps: Deps): LRUCache<string, string> {
+  let ids = localProfileIds.get(deps.cache)
+  if (!ids) {
+    ids = new LRUCache({ max: 10_000, ttl: Math.max(1, deps.config.PROFILE_CACHE_TTL_S) * 1000 })
+    localProfileIds.set(deps.cache, ids)
+  }
+  return ids
+}
+
 /** The profile of a verified identity, created on its first request; cached briefly. */
 export async function ensureProfile(deps: Deps, identity: Identity): Promise<{ id: string }> {
   const key = cacheKeys.profileBySubject(identity.subject)
+  const local = deps.config.PROFILE_CACHE_TTL_S > 0 ? localIdsOf(deps) : undefined
+  const known = local?.get(identity.subject)
+  if (known) return { id: known }
   const cached = await deps.cache.get(key)
-  if (cached) return { id: cached }
+  if (cached) {
+    local?.set(identity.subject, cached)
+    return { id: cached }
+  }
   const audit = profileCreatedInsert(identity.subject)
   const row = await upsertProfileBySubjectAudited(deps.db, identity.subject, identity.email, audit)
   if (row.created && row.auditId !== null) {
@@ -36,7 +60,10 @@ export async function ensureProfile(deps: Deps, identity: Identity): Promise<{ i
     const target = { type: 'profile', id: row.id }
     logAuditRow(deps.log, { ...auditRowOf({ ...event, target }), id: row.auditId })
   }
-  if (deps.config.PROFILE_CACHE_TTL_S > 0) await deps.cache.set(key, row.id, deps.config.PROFILE_CACHE_TTL_S)
+  if (local) {
+    local.set(identity.subject, row.id)
+    await deps.cache.set(key, row.id, deps.config.PROFILE_CACHE_TTL_S)
+  }
   return { id: row.id }
 }
 
@@ -65,6 +92,7 @@ export async function getMyProfile(deps: Deps, principal: Principal): Promise<My
   const row = await findProfileById(deps.db, principal.profileId)
   // The cached id outlived its row (a restored backup, a manual delete): forget it.
   if (!row) {
+    localProfileIds.get(deps.cache)?.delete(principal.subject)
     await deps.cache.del(cacheKeys.profileBySubject(principal.subject))
     throw new AppError('profile_not_found', 'Your profile no longer exists; retry to recreate it')
   }

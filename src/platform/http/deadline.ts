@@ -75,8 +75,9 @@ export const deadlinePlugin = fp<{ timeoutMs: number }>(
     })
     // Body parsing resumes from socket events, outside the scope entered above.
     app.addHook('preValidation', (request, _reply, done) => withStatementSignal(request.deadline, done))
-    app.addHook('onSend', async (request) => {
+    app.addHook('onSend', (request, _reply, payload, done) => {
       responding.add(request)
+      done(null, payload)
     })
     app.addHook('onRoute', (route) => {
       route.handler = discardingLateResults(route.handler)

@@ -2,9 +2,10 @@ import swagger from '@fastify/swagger'
 import scalar from '@scalar/fastify-api-reference'
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
+import { helmetHeaders } from './security-headers.ts'
 
 /** The API reference page needs inline scripts and styles; only its own routes get this CSP. */
-const DOCS_CSP = {
+const DOCS_CSP = helmetHeaders({
   contentSecurityPolicy: {
     directives: {
       defaultSrc: ["'self'"],
@@ -16,7 +17,7 @@ const DOCS_CSP = {
       frameAncestors: ["'none'"],
     },
   },
-}
+})['content-security-policy']!
 
 /** Collects every route schema into OpenAPI 3, served at /openapi.json and browsable at /docs. */
 export const swaggerPlugin = fp(
@@ -42,8 +43,10 @@ export const swaggerPlugin = fp(
 export async function docsRoutes(app: FastifyInstance): Promise<void> {
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger())
   await app.register(async (child) => {
-    child.addHook('onRoute', (route) => {
-      route.config = { ...(route.config as object), helmet: DOCS_CSP } as typeof route.config
+    // After the application-wide security headers (a child's hooks run after its parent's).
+    child.addHook('onRequest', (_request, reply, done) => {
+      reply.header('content-security-policy', DOCS_CSP)
+      done()
     })
     await child.register(scalar, { routePrefix: '/docs', configuration: { url: '/openapi.json' } })
   })

@@ -35,18 +35,28 @@ export const metricsPlugin = fp(
     })
     app.decorate('metrics', registry)
 
-    app.addHook('onResponse', async (request, reply) => {
-      const labels = {
-        method: request.method,
-        route: request.routeOptions.url ?? 'unmatched',
-        status: String(reply.statusCode),
+    // prom-client hashes a label object on every call; the children of each (method,
+    // route template, status) are looked up once. The set is bounded like the labels.
+    const children = new Map<string, { count: Counter.Internal; time: Histogram.Internal<string> }>()
+    const childrenOf = (method: string, route: string, status: number) => {
+      const key = `${method} ${route} ${status}`
+      let child = children.get(key)
+      if (!child) {
+        const labels = { method, route, status: String(status) }
+        child = { count: requests.labels(labels), time: duration.labels(labels) }
+        children.set(key, child)
       }
-      requests.inc(labels)
-      duration.observe(labels, reply.elapsedTime / 1000)
+      return child
+    }
+    app.addHook('onResponse', (request, reply, done) => {
+      const route = request.routeOptions.url ?? 'unmatched'
+      const child = childrenOf(request.method, route, reply.statusCode)
+      child.count.inc()
+      child.time.observe(reply.elapsedTime / 1000)
       request.log.info(
         {
           method: request.method,
-          route: labels.route,
+          route,
           path: request.url.split('?')[0],
           status: reply.statusCode,
           durationMs: Math.round(reply.elapsedTime * 100) / 100,
@@ -54,6 +64,7 @@ export const metricsPlugin = fp(
         },
         'request completed',
       )
+      done()
     })
 
     app.get('/metrics', { schema: { hide: true } }, async (_request, reply) => {

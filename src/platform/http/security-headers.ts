@@ -1,0 +1,39 @@
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { FastifyInstance } from 'fastify'
+import fp from 'fastify-plugin'
+import helmet, { type HelmetOptions } from 'helmet'
+
+/**
+ * The headers helmet sets for `options`. Without CSP nonces (Inkwell uses none) they are
+ * the same for every request, so helmet runs once here rather than once per request
+ * (@fastify/helmet's way, about 6% of a cached read's CPU).
+ */
+export function helmetHeaders(options: Readonly<HelmetOptions>): Readonly<Record<string, string>> {
+  const headers: Record<string, string> = {}
+  const recorder = {
+    setHeader(name: string, value: unknown) {
+      headers[name.toLowerCase()] = String(value)
+    },
+    removeHeader(name: string) {
+      delete headers[name.toLowerCase()]
+    },
+  }
+  let failure: unknown
+  helmet(options)({} as IncomingMessage, recorder as unknown as ServerResponse, (err?: unknown) => {
+    failure = err
+  })
+  if (failure) throw failure
+  return Object.freeze(headers)
+}
+
+/** Security headers on every response, 404s and errors included. */
+export const securityHeadersPlugin = fp<{ options: HelmetOptions }>(
+  async (app: FastifyInstance, { options }) => {
+    const headers = helmetHeaders(options)
+    app.addHook('onRequest', (_request, reply, done) => {
+      reply.headers(headers)
+      done()
+    })
+  },
+  { name: 'inkwell-security-headers' },
+)
