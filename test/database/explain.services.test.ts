@@ -9,7 +9,8 @@ import { buildTestApp, unique } from '../helpers/app.ts'
 
 // Real PostgreSQL only: plans over 100,000 seeded stories. Every statement an
 // endpoint issues is captured and EXPLAINed; none may scan `stories` sequentially.
-const t = await buildTestApp()
+// The cache off: every endpoint must reach the database for its plan to be read.
+const t = await buildTestApp({ CACHE_ENABLED: 'false' })
 const { app } = t
 const { database } = t.platform.ctx
 const username = unique('planned')
