@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto'
+import { hash } from 'node:crypto'
 import { LRUCache } from 'lru-cache'
 import { cacheKeys, TTL } from '../../platform/cache/keys.ts'
 import type { AppContext } from '../../platform/context.ts'
@@ -23,7 +23,7 @@ export interface ViewCounter {
 
 export function readerKey(subject: string | undefined, ip: string, userAgent: string | undefined): string {
   const identity = subject ? `sub:${subject}` : `anon:${ip}:${userAgent ?? ''}`
-  return createHash('sha256').update(identity).digest('base64url').slice(0, 22)
+  return hash('sha256', identity, 'base64url').slice(0, 22)
 }
 
 export function createViewCounter(ctx: Pick<AppContext, 'cache' | 'jobs' | 'log'>): ViewCounter {

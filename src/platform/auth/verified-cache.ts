@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto'
+import { hash } from 'node:crypto'
 import { LRUCache } from 'lru-cache'
 import type { Identity } from './principal.ts'
 
@@ -18,7 +18,7 @@ export interface VerifiedCache {
 }
 
 /** Tokens are bearer secrets: the cache holds their SHA-256, never the token. */
-export const tokenHash = (token: string): string => createHash('sha256').update(token).digest('base64url')
+export const tokenHash = (token: string): string => hash('sha256', token, 'base64url')
 
 /** A bounded LRU of verified tokens, so a hot token skips the signature check until it expires. */
 export function createVerifiedCache(max: number, now: () => number = Date.now): VerifiedCache {

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto'
+import { hash } from 'node:crypto'
 
 // Cached objects are shared by reference, so each one is hashed once, not per request.
 const memo = new WeakMap<object, string>()
@@ -7,7 +7,7 @@ const memo = new WeakMap<object, string>()
 export function entityTag(value: object): string {
   let tag = memo.get(value)
   if (tag === undefined) {
-    tag = `"${createHash('sha256').update(JSON.stringify(value)).digest('base64url').slice(0, 22)}"`
+    tag = `"${hash('sha256', JSON.stringify(value), 'base64url').slice(0, 22)}"`
     memo.set(value, tag)
   }
   return tag

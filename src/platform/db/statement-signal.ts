@@ -71,6 +71,32 @@ export function sendCancelRequest({ host, port, processID, secretKey }: BackendK
 }
 
 /**
+ * Node's EventTarget makes addEventListener/removeEventListener costly, and a request
+ * checks out a client for each statement: its callbacks share one listener per signal.
+ * Returns the unsubscribe.
+ */
+const abortCallbacks = new WeakMap<AbortSignal, Set<() => void>>()
+
+function onAbort(signal: AbortSignal, callback: () => void): () => void {
+  let callbacks = abortCallbacks.get(signal)
+  if (!callbacks) {
+    const set = new Set<() => void>()
+    callbacks = set
+    abortCallbacks.set(signal, set)
+    signal.addEventListener(
+      'abort',
+      () => {
+        for (const run of [...set]) run()
+        set.clear()
+      },
+      { once: true },
+    )
+  }
+  callbacks.add(callback)
+  return () => callbacks.delete(callback)
+}
+
+/**
  * Keeps a checked-out client under `signal`: on abort its running statement is
  * cancelled. The client goes back to the pool only after the cancel has landed and
  * is then discarded, so a cancel can never hit the next borrower's statement.
@@ -78,7 +104,7 @@ export function sendCancelRequest({ host, port, processID, secretKey }: BackendK
 function watchClient(client: pg.PoolClient, signal: AbortSignal, log: Logger): pg.PoolClient {
   let cancelled: Promise<void> | undefined
   let dropTimer: NodeJS.Timeout | undefined
-  const onAbort = () => {
+  const cancel = () => {
     cancelled = sendCancelRequest(client as unknown as BackendKey)
     // A statement that ignores the cancel (server unreachable, pgbouncer holding
     // it) must not pin a pool slot: ending the connection fails it client-side.
@@ -87,10 +113,10 @@ function watchClient(client: pg.PoolClient, signal: AbortSignal, log: Logger): p
       client.end().catch(() => {})
     }, CANCEL_GRACE_MS).unref()
   }
-  signal.addEventListener('abort', onAbort, { once: true })
+  const unsubscribe = onAbort(signal, cancel)
   const release = client.release
   client.release = (err?: Error | boolean) => {
-    signal.removeEventListener('abort', onAbort)
+    unsubscribe()
     clearTimeout(dropTimer)
     if (cancelled === undefined) return release(err)
     void cancelled.then(() => release(err || new Error('statement cancelled at deadline')))
@@ -103,16 +129,15 @@ function untilAborted(pending: Promise<pg.PoolClient>, signal: AbortSignal): Pro
   return new Promise((resolve, reject) => {
     // The late client is released by the handler below (signal.aborted): releasing it here
     // too threw "Release called on client which has already been released", unhandled.
-    const onAbort = () => reject(signal.reason)
-    signal.addEventListener('abort', onAbort, { once: true })
+    const unsubscribe = onAbort(signal, () => reject(signal.reason))
     pending.then(
       (client) => {
-        signal.removeEventListener('abort', onAbort)
+        unsubscribe()
         if (signal.aborted) client.release()
         else resolve(client)
       },
       (err) => {
-        signal.removeEventListener('abort', onAbort)
+        unsubscribe()
         reject(err)
       },
     )
