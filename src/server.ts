@@ -1,15 +1,14 @@
 import closeWithGrace from 'close-with-grace'
-import pino from 'pino'
 import { buildApp } from './app.ts'
 import { seedDemoIfEmpty } from './cli/seed.ts'
 import { loadConfigOrExit } from './config/index.ts'
 import { createPlatform } from './platform/create-context.ts'
 import { DataDirInUseError } from './platform/db/data-dir-lock.ts'
 import { shutDownGracefully, shutdownBudgetMs } from './platform/http/shutdown.ts'
-import { loggerOptions } from './platform/observability/logger.ts'
+import { createLogger } from './platform/observability/logger.ts'
 
 const { config, secrets } = await loadConfigOrExit()
-const log = pino(loggerOptions(config.LOG_LEVEL))
+const log = createLogger(config.LOG_LEVEL)
 
 let platform: Awaited<ReturnType<typeof createPlatform>>
 try {

@@ -1,11 +1,10 @@
 import closeWithGrace from 'close-with-grace'
-import pino from 'pino'
 import { buildApp } from './app.ts'
 import { loadConfigOrExit } from './config/index.ts'
 import { createPlatform } from './platform/create-context.ts'
 import { queueRedisUrl } from './platform/jobs/index.ts'
 import { startMonitor } from './platform/jobs/monitor.ts'
-import { loggerOptions } from './platform/observability/logger.ts'
+import { createLogger } from './platform/observability/logger.ts'
 
 /**
  * The worker consumes the BullMQ queues and owns the periodic schedules. It builds
@@ -25,7 +24,7 @@ if (!queueRedisUrl(config)) {
 if (!config.DATABASE_URL) {
   refuse('DATABASE_URL is not set: the embedded PGlite database belongs to the API process alone.')
 }
-const log = pino(loggerOptions(config.LOG_LEVEL)).child({ process: 'worker' })
+const log = createLogger(config.LOG_LEVEL).child({ process: 'worker' })
 const platform = await createPlatform(config, log, { secrets, role: 'worker' })
 const app = await buildApp(platform)
 await app.ready()

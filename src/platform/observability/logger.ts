@@ -1,4 +1,4 @@
-import type { LoggerOptions } from 'pino'
+import pino, { type Logger, type LoggerOptions } from 'pino'
 import { secretSettingNames } from '../../config/settings.ts'
 
 /** Paths pino replaces with "[redacted]" wherever they appear in a log line. */
@@ -22,4 +22,28 @@ export function loggerOptions(level: string): LoggerOptions {
     timestamp: () => `,"time":"${new Date().toISOString()}"`,
     formatters: { level: (label) => ({ level: label }) },
   }
+}
+
+/**
+ * The service's logger, on stdout. Writes are asynchronous: while one write is in
+ * flight the next lines collect behind it and go out together, so under load the
+ * access log costs one syscall per batch instead of one per request (a synchronous
+ * stdout took about a third of a story read's CPU). A quiet service still writes each
+ * line at once. pino flushes what is pending when the process exits (also after a
+ * fatal error); only a SIGKILL can lose the lines of the write in flight.
+ */
+export function createLogger(level: string): Logger {
+  return pino(loggerOptions(level), pino.destination({ dest: 1, sync: false }))
+}
+
+/**
+ * A logger on `logger`'s destination, level and bindings, without redaction: for lines
+ * whose fields are fixed and hold no secret (the access log: method, route template,
+ * path, status, duration, client IP). Redaction walks every line for every path and
+ * cost the access log about a quarter of a health probe's CPU.
+ */
+export function withoutRedaction(logger: Logger): Logger {
+  const destination = (logger as unknown as Record<symbol, pino.DestinationStream>)[pino.symbols.streamSym]
+  const { redact: _redact, ...options } = loggerOptions(logger.level)
+  return pino(options, destination).child(logger.bindings())
 }

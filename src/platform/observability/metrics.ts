@@ -1,6 +1,8 @@
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
+import type { Logger } from 'pino'
 import { Counter, collectDefaultMetrics, Histogram, type Metric, Registry } from 'prom-client'
+import { withoutRedaction } from './logger.ts'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -48,13 +50,15 @@ export const metricsPlugin = fp(
       }
       return child
     }
+    const access = withoutRedaction(app.log as Logger)
     app.addHook('onResponse', (request, reply, done) => {
       const route = request.routeOptions.url ?? 'unmatched'
       const child = childrenOf(request.method, route, reply.statusCode)
       child.count.inc()
       child.time.observe(reply.elapsedTime / 1000)
-      request.log.info(
+      access.info(
         {
+          reqId: request.id,
           method: request.method,
           route,
           path: request.url.split('?')[0],
