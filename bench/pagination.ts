@@ -8,14 +8,10 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { sql } from 'drizzle-orm'
-import pino from 'pino'
-import { seedData } from '../src/cli/seed.ts'
-import { loadConfig } from '../src/config/load.ts'
-import { openDatabase } from '../src/platform/db/database.ts'
-import { migrate } from '../src/platform/db/migrate.ts'
 import { rowsOf } from '../src/platform/db/rows.ts'
 import { createCursorCodec } from '../src/platform/http/cursor.ts'
 import { load, row, scratchDatabase, startProcess } from './lib.ts'
+import { seedBenchDatabase } from './seed.ts'
 
 const LIMIT = 20
 const PAGE = 10_000
@@ -38,20 +34,24 @@ export async function run(args: string[]): Promise<void> {
   const dataDir = mkdtempSync(join(tmpdir(), 'inkwell-bench-'))
   const secretKey = randomBytes(32).toString('base64url')
   try {
-    const { config } = loadConfig({ ...process.env, DATABASE_URL: scratch.url, DATA_DIR: dataDir }, '/none')
-    const log = pino({ level: 'info' })
-    const database = await openDatabase({ ...config, DB_SLOW_QUERY_MS: 0 }, log)
-    await migrate(database, log)
     const seedStarted = performance.now()
-    await seedData(database, log, { users: Math.max(100, stories / 100), stories, batchSize: 10_000 })
-    const seedSeconds = (performance.now() - seedStarted) / 1000
     // The position just before page PAGE, found once with OFFSET (setup only; the API never uses OFFSET).
-    const [position] = await rowsOf<{ published_at: Date; id: string }>(
-      database.db.execute(sql`SELECT published_at, id FROM stories
-        WHERE status = 'published' AND deleted_at IS NULL
-        ORDER BY published_at DESC, id DESC OFFSET ${(PAGE - 1) * LIMIT - 1} LIMIT 1`),
+    const { inspected: position } = await seedBenchDatabase(
+      scratch.url,
+      dataDir,
+      { users: Math.max(100, stories / 100), stories, batchSize: 10_000 },
+      async (database) => {
+        const [row] = await rowsOf<{ published_at: Date; id: string }>(
+          database.db.execute(sql`SELECT published_at, id FROM stories
+            WHERE status = 'published' AND deleted_at IS NULL
+            ORDER BY published_at DESC, id DESC OFFSET ${(PAGE - 1) * LIMIT - 1} LIMIT 1`),
+        )
+        if (!row) throw new Error(`page ${PAGE} needs more than ${PAGE * LIMIT} published stories`)
+        return row
+      },
+      'info',
     )
-    await database.close()
+    const seedSeconds = (performance.now() - seedStarted) / 1000
     const cursor = createCursorCodec(secretKey).encode('stories.feed', {
       publishedAt: new Date(position!.published_at).toISOString(),
       id: position!.id,

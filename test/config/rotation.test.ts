@@ -5,7 +5,6 @@ import { sql } from 'drizzle-orm'
 import pg from 'pg'
 import pino from 'pino'
 import { loadConfig } from '../../src/config/load.ts'
-import type { Config } from '../../src/config/schema.ts'
 import { databasePassword } from '../../src/config/secrets/database-password.ts'
 import { createSecretStore } from '../../src/config/secrets/index.ts'
 import { openDatabase } from '../../src/platform/db/database.ts'
@@ -19,17 +18,7 @@ after(() => vault.close())
 
 async function vaultStore() {
   const clock = manualClock()
-  const config = {
-    SECRETS_PROVIDER: 'vault',
-    SECRETS_VAULT_ADDR: vault.url,
-    SECRETS_VAULT_TOKEN: vault.rootToken,
-    SECRETS_VAULT_APPROLE_MOUNT: 'approle',
-    SECRETS_VAULT_MOUNT: 'secret',
-    SECRETS_VAULT_PATH: 'inkwell',
-    SECRETS_CACHE_TTL_S: TTL_MS / 1000,
-    SECRETS_STARTUP_ATTEMPTS: 1,
-    SECRETS_TIMEOUT_MS: 2000,
-  } as Config
+  const config = vault.settings({ SECRETS_CACHE_TTL_S: TTL_MS / 1000, SECRETS_STARTUP_ATTEMPTS: 1 })
   const store = createSecretStore(config, { now: clock.read, log: captureLog().log })
   after(() => store.close())
   await store.load()

@@ -10,18 +10,7 @@ const vault = await startVaultStandIn()
 after(() => vault.close())
 
 function vaultConfig(overrides: Partial<Config> = {}): Config {
-  return {
-    SECRETS_PROVIDER: 'vault',
-    SECRETS_VAULT_ADDR: vault.url,
-    SECRETS_VAULT_TOKEN: vault.rootToken,
-    SECRETS_VAULT_APPROLE_MOUNT: 'approle',
-    SECRETS_VAULT_MOUNT: 'secret',
-    SECRETS_VAULT_PATH: 'inkwell',
-    SECRETS_CACHE_TTL_S: TTL_S,
-    SECRETS_STARTUP_ATTEMPTS: 3,
-    SECRETS_TIMEOUT_MS: 2000,
-    ...overrides,
-  } as Config
+  return vault.settings({ SECRETS_CACHE_TTL_S: TTL_S, ...overrides })
 }
 
 async function loadedStore() {

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto'
+import type { Config } from '../../../src/config/schema.ts'
 import { listen, sendJson } from './http.ts'
 
 export interface VaultStandInOptions {
@@ -95,6 +96,21 @@ export async function startVaultStandIn(options: VaultStandInOptions = {}) {
     rootToken,
     log,
     control,
+    /** The SECRETS_* settings of a provider reading this stand-in with its root token. */
+    settings(overrides: Partial<Config> = {}): Config {
+      return {
+        SECRETS_PROVIDER: 'vault',
+        SECRETS_VAULT_ADDR: server.url,
+        SECRETS_VAULT_TOKEN: rootToken,
+        SECRETS_VAULT_APPROLE_MOUNT: 'approle',
+        SECRETS_VAULT_MOUNT: mount,
+        SECRETS_VAULT_PATH: path,
+        SECRETS_CACHE_TTL_S: 60,
+        SECRETS_STARTUP_ATTEMPTS: 3,
+        SECRETS_TIMEOUT_MS: 2000,
+        ...overrides,
+      } as Config
+    },
     /** Writes a new version of the secret (what `vault kv put` does). */
     put(values: Record<string, unknown>) {
       data = { ...values }
