@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import { cpSync, existsSync, mkdirSync } from 'node:fs'
-import { join } from 'node:path'
+import { basename, join } from 'node:path'
 import { after } from 'node:test'
 import type { FastifyInstance } from 'fastify'
 import pino from 'pino'
@@ -20,6 +20,14 @@ export interface TestApp {
   /** `{ authorization: 'Bearer …' }` for `subject`. */
   auth(subject: string, options?: { roles?: string[] }): Promise<{ authorization: string }>
 }
+
+// In a services run, every test file (a process of its own) gets its own Redis key prefix
+// under the run's: cache entries, invalidation messages, rate-limit counters and queues
+// never cross files, while servers and workers started from here inherit it through
+// process.env, and the run's cleanup still finds every key under the run's prefix.
+const runPrefix = process.env.REDIS_KEY_PREFIX
+if (runPrefix?.startsWith('inkwell:test:') && process.argv[1])
+  process.env.REDIS_KEY_PREFIX = `${runPrefix}${basename(process.argv[1]).replace(/\.test\.ts$/, '')}:`
 
 export const testDir = () => process.env.INKWELL_TEST_DIR ?? join(process.cwd(), '.tmp', 'adhoc')
 
