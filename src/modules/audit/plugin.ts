@@ -6,7 +6,7 @@ import { AppError } from '../../platform/http/errors.ts'
 import { type AggregatedEvent, createAggregator } from './aggregate.ts'
 import { auditKey } from './chain.ts'
 import { canRewriteAuditLog } from './privileges.ts'
-import { type AuditEvent, actorOf, recordAudit, requestSource, SYSTEM } from './record.ts'
+import { type AuditEvent, actorOf, recordAudit, SYSTEM, sourceOf } from './record.ts'
 import { purgeExpired, sealPending, unsealedBacklog } from './seal.ts'
 
 /** What other components (the rate limiter, admin tools) call. */
@@ -25,10 +25,6 @@ declare module 'fastify' {
 /** An unsealed row older than this is an alert (docs/audit-log.md). */
 export const UNSEALED_ALERT_AGE_S = 60
 const PURGE_EVERY_MS = 3_600_000
-
-function sourceOf(request: FastifyRequest) {
-  return { requestId: request.id, clientIp: request.ip, userAgent: request.headers['user-agent'] ?? null }
-}
 
 function registerGauges(app: FastifyInstance) {
   const { db } = app.ctx
@@ -101,8 +97,6 @@ const outsideRequest = AsyncResource.bind(<T>(fn: () => Promise<T>) => fn())
 
 /** Records denials and attack signals for every route, whatever module threw them. */
 function registerHooks(app: FastifyInstance, api: AuditApi) {
-  // Callback style so the rest of the request runs inside the store.
-  app.addHook('onRequest', (request, _reply, done) => requestSource.run(sourceOf(request), done))
   app.addHook('onError', async (request, _reply, error) => {
     if (!(error instanceof AppError)) return
     try {

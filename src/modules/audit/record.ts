@@ -1,9 +1,9 @@
-import { AsyncLocalStorage } from 'node:async_hooks'
 import { type SQL, sql } from 'drizzle-orm'
 import type { Logger } from 'pino'
 import type { Principal } from '../../platform/auth/principal.ts'
 import type { Db, DbOrTx, Tx } from '../../platform/db/database.ts'
 import { inTransaction } from '../../platform/db/transaction.ts'
+import { currentScope, type ScopedRequest } from '../../platform/request-scope.ts'
 import { auditLog } from './audit.table.ts'
 
 export type AuditOutcome = 'success' | 'denied' | 'failed'
@@ -39,16 +39,18 @@ export const actorOf = (principal: Pick<Principal, 'profileId' | 'subject'>): Au
   subject: principal.subject,
 })
 
-/**
- * The current request's id, IP and user agent. Services are called with a principal,
- * not a request; carrying the source here keeps their signatures free of HTTP.
- */
-export const requestSource = new AsyncLocalStorage<AuditSource>()
+/** A request's id, IP and user agent. */
+export function sourceOf(request: ScopedRequest): AuditSource {
+  return { requestId: request.id, clientIp: request.ip, userAgent: request.headers['user-agent'] ?? null }
+}
 
 const MAX_USER_AGENT = 512
 
 export function rowOf(event: AuditEvent) {
-  const source = { ...requestSource.getStore(), ...event.source }
+  // Services are called with a principal, not a request: the source of the request
+  // being served comes from its scope, which keeps their signatures free of HTTP.
+  const current = currentScope()?.request
+  const source = { ...(current && sourceOf(current)), ...event.source }
   const actor = event.actor
   return {
     actorType: actor.type,

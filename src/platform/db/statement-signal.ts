@@ -1,12 +1,13 @@
-import { AsyncLocalStorage } from 'node:async_hooks'
 import { connect, type Socket } from 'node:net'
 import type pg from 'pg'
 import type { Logger } from 'pino'
+import { Deadline } from '../deadline.ts'
+import { currentScope, outsideScope, runInScope } from '../request-scope.ts'
 
 /**
  * Request deadlines reach the database without threading a signal through every
- * query function: the HTTP layer runs each request under its deadline signal, and
- * the PostgreSQL pool stops the statements issued under it when it aborts.
+ * query function: the HTTP layer runs each request in its scope (request-scope.ts),
+ * and the PostgreSQL pool stops the statements issued in it when its deadline aborts.
  *
  * node-postgres cannot cancel a query, and `pg_cancel_backend(pid)` needs the
  * server pid, which is unknown (and not stable between statements) behind
@@ -16,26 +17,16 @@ import type { Logger } from 'pino'
  * psql's Ctrl-C does and which pgbouncer forwards to whichever server connection
  * is running that client's statement at the time.
  */
-const scope = new AsyncLocalStorage<AbortSignal>()
 
-/** Runs `fn` so that every statement it starts is stopped when `signal` aborts. */
-export function withStatementSignal<T>(signal: AbortSignal, fn: () => T): T {
-  return scope.run(signal, fn)
+/** Runs `fn` so that every statement it starts is stopped when `deadline` aborts. */
+export function withStatementSignal<T>(deadline: Deadline | AbortSignal, fn: () => T): T {
+  return runInScope({ deadline: deadline instanceof Deadline ? deadline : Deadline.from(deadline) }, fn)
 }
 
-export function currentStatementSignal(): AbortSignal | undefined {
-  return scope.getStore()
-}
+/** Runs `fn` outside any statement deadline (see outsideScope). */
+export const withoutStatementSignal = outsideScope
 
-/**
- * Runs `fn` outside any statement signal. Work that outlives a request (a timer
- * started lazily, a fire-and-forget write, a job) must start here, or it inherits
- * the request's signal and is cancelled, or refused, once that request times out
- * or its client goes away.
- */
-export function withoutStatementSignal<T>(fn: () => T): T {
-  return scope.exit(fn)
-}
+const currentDeadline = (): Deadline | undefined => currentScope()?.deadline
 
 /** How long a cancelled statement may take to stop before its connection is dropped. */
 const CANCEL_GRACE_MS = 2000
@@ -71,37 +62,11 @@ export function sendCancelRequest({ host, port, processID, secretKey }: BackendK
 }
 
 /**
- * Node's EventTarget makes addEventListener/removeEventListener costly, and a request
- * checks out a client for each statement: its callbacks share one listener per signal.
- * Returns the unsubscribe.
- */
-const abortCallbacks = new WeakMap<AbortSignal, Set<() => void>>()
-
-function onAbort(signal: AbortSignal, callback: () => void): () => void {
-  let callbacks = abortCallbacks.get(signal)
-  if (!callbacks) {
-    const set = new Set<() => void>()
-    callbacks = set
-    abortCallbacks.set(signal, set)
-    signal.addEventListener(
-      'abort',
-      () => {
-        for (const run of [...set]) run()
-        set.clear()
-      },
-      { once: true },
-    )
-  }
-  callbacks.add(callback)
-  return () => callbacks.delete(callback)
-}
-
-/**
- * Keeps a checked-out client under `signal`: on abort its running statement is
+ * Keeps a checked-out client under `deadline`: on abort its running statement is
  * cancelled. The client goes back to the pool only after the cancel has landed and
  * is then discarded, so a cancel can never hit the next borrower's statement.
  */
-function watchClient(client: pg.PoolClient, signal: AbortSignal, log: Logger): pg.PoolClient {
+function watchClient(client: pg.PoolClient, deadline: Deadline, log: Logger): pg.PoolClient {
   let cancelled: Promise<void> | undefined
   let dropTimer: NodeJS.Timeout | undefined
   const cancel = () => {
@@ -113,7 +78,7 @@ function watchClient(client: pg.PoolClient, signal: AbortSignal, log: Logger): p
       client.end().catch(() => {})
     }, CANCEL_GRACE_MS).unref()
   }
-  const unsubscribe = onAbort(signal, cancel)
+  const unsubscribe = deadline.onAbort(cancel)
   const release = client.release
   client.release = (err?: Error | boolean) => {
     unsubscribe()
@@ -124,74 +89,81 @@ function watchClient(client: pg.PoolClient, signal: AbortSignal, log: Logger): p
   return client
 }
 
-/** Waits for `pending` unless `signal` aborts first; a client that arrives late is returned. */
-function untilAborted(pending: Promise<pg.PoolClient>, signal: AbortSignal): Promise<pg.PoolClient> {
-  return new Promise((resolve, reject) => {
-    // The late client is released by the handler below (signal.aborted): releasing it here
-    // too threw "Release called on client which has already been released", unhandled.
-    const unsubscribe = onAbort(signal, () => reject(signal.reason))
-    pending.then(
-      (client) => {
-        unsubscribe()
-        if (signal.aborted) client.release()
-        else resolve(client)
-      },
-      (err) => {
-        unsubscribe()
-        reject(err)
-      },
-    )
+type Connect = (callback: (err: Error | undefined, client?: pg.PoolClient) => void) => void
+
+/**
+ * Checks out a client for work under `deadline`: refused once it has aborted, and a
+ * wait for a free connection gives up when it aborts (the client that arrives late is
+ * returned to the pool). Callback style, like pg-pool itself: a statement is the hot
+ * path, and every promise costs more while a request scope is in use.
+ */
+function checkoutUnder(
+  connect: Connect,
+  deadline: Deadline,
+  log: Logger,
+  callback: (err: unknown, client?: pg.PoolClient) => void,
+): void {
+  if (deadline.aborted) {
+    callback(deadline.reason)
+    return
+  }
+  let gaveUp = false
+  const unsubscribe = deadline.onAbort(() => {
+    gaveUp = true
+    callback(deadline.reason)
+  })
+  connect((err, client) => {
+    unsubscribe()
+    // The late client is released here only: releasing it twice threw "Release called
+    // on client which has already been released", unhandled.
+    if (gaveUp) client?.release()
+    else if (err || !client) callback(err)
+    else callback(undefined, watchClient(client, deadline, log))
   })
 }
 
 /**
- * Makes `pool` honour the statement signal of the caller: a checkout or statement
+ * Makes `pool` honour the statement deadline of the caller: a checkout or statement
  * started after the deadline is refused, one waiting for a connection gives up,
- * one running is cancelled. Calls outside any signal (jobs, migrations) are untouched.
+ * one running is cancelled. Calls outside any scope (jobs, migrations) are untouched.
  */
 export function cancelOnSignal(pool: pg.Pool, log: Logger): pg.Pool {
   const connect = pool.connect.bind(pool)
   const query = pool.query.bind(pool)
-  const connectUnder = async (signal: AbortSignal) => {
-    signal.throwIfAborted()
-    return watchClient(await untilAborted(connect(), signal), signal, log)
-  }
+  const connectUnder = (deadline: Deadline) =>
+    new Promise<pg.PoolClient>((resolve, reject) =>
+      checkoutUnder(connect as Connect, deadline, log, (err, client) =>
+        err ? reject(err) : resolve(client!),
+      ),
+    )
   // pg-pool's own query() calls connect(callback): that form passes straight through.
   pool.connect = ((callback?: unknown) => {
-    const signal = scope.getStore()
-    if (typeof callback === 'function' || signal === undefined) return connect(callback as never)
-    return connectUnder(signal)
+    const deadline = currentDeadline()
+    if (typeof callback === 'function' || deadline === undefined) return connect(callback as never)
+    return connectUnder(deadline)
   }) as typeof pool.connect
   pool.query = ((text: unknown, values?: unknown, callback?: unknown) => {
-    const signal = scope.getStore()
-    if (signal === undefined || typeof values === 'function' || typeof callback === 'function')
+    const deadline = currentDeadline()
+    if (deadline === undefined || typeof values === 'function' || typeof callback === 'function')
       return query(text as never, values as never, callback as never)
-    return queryUnder(signal, () => connectUnder(signal), text, values)
+    return new Promise((resolve, reject) =>
+      checkoutUnder(connect as Connect, deadline, log, (err, client) => {
+        if (err) return reject(err)
+        client!.query(text as never, values as never, (queryErr: Error | null, result: unknown) => {
+          // Like pg-pool, a client whose statement failed is not reused.
+          client!.release(queryErr ?? undefined)
+          if (queryErr) reject(deadline.aborted ? deadline.reason : queryErr)
+          else resolve(result)
+        })
+      }),
+    )
   }) as typeof pool.query
   return pool
 }
 
-async function queryUnder(
-  signal: AbortSignal,
-  checkout: () => Promise<pg.PoolClient>,
-  text: unknown,
-  values: unknown,
-) {
-  const client = await checkout()
-  try {
-    const result = await client.query(text as never, values as never)
-    client.release()
-    return result
-  } catch (err) {
-    // Like pg-pool, a client whose statement failed is not reused.
-    client.release(err as Error)
-    throw signal.aborted ? signal.reason : err
-  }
-}
-
 /**
  * PGlite runs statements on the main thread and cannot interrupt one, so its best
- * effort is to refuse to start a query or transaction once the caller's signal has
+ * effort is to refuse to start a query or transaction once the caller's deadline has
  * aborted (statements inside a transaction already begun go on, so it can roll back).
  */
 export function refuseAfterAbort<T extends object>(client: T, methods: Array<keyof T & string>): T {
@@ -199,7 +171,7 @@ export function refuseAfterAbort<T extends object>(client: T, methods: Array<key
     const original = (client[name] as (...args: unknown[]) => unknown).bind(client)
     Object.assign(client, {
       [name]: (...args: unknown[]) => {
-        scope.getStore()?.throwIfAborted()
+        currentDeadline()?.throwIfAborted()
         return original(...args)
       },
     })

@@ -1,7 +1,8 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteHandlerMethod } from 'fastify'
 import fp from 'fastify-plugin'
 import { Counter } from 'prom-client'
-import { withStatementSignal } from '../db/statement-signal.ts'
+import { Deadline } from '../deadline.ts'
+import { type RequestScope, runInScope } from '../request-scope.ts'
 import { AppError } from './errors.ts'
 
 declare module 'fastify' {
@@ -11,7 +12,9 @@ declare module 'fastify' {
      * statements issued while handling the request are cancelled with it; pass it
      * to `fetch` and other cancellable calls.
      */
-    deadline: AbortSignal
+    readonly deadline: AbortSignal
+    /** The request's deadline and source, carried to the code it calls (request-scope.ts). */
+    requestScope: RequestScope
   }
   interface FastifyContextConfig {
     /** This route's deadline in ms, instead of REQUEST_TIMEOUT_MS. */
@@ -40,16 +43,11 @@ export const deadlinePlugin = fp<{ timeoutMs: number }>(
     })
     const responding = new WeakSet<FastifyRequest>()
 
-    const expire = (
-      request: FastifyRequest,
-      reply: FastifyReply,
-      controller: AbortController,
-      ms: number,
-    ) => {
+    const expire = (request: FastifyRequest, reply: FastifyReply, deadline: Deadline, ms: number) => {
       // A response already on its way (onSend running, or sent) is left alone.
       if (reply.sent || responding.has(request)) return
       const error = new AppError('timeout', `No response within ${ms} ms`)
-      controller.abort(error)
+      deadline.abort(error)
       timeouts.inc({ method: request.method, route: request.routeOptions.url ?? 'unmatched' })
       // Runs from a timer: a throw here would be an uncaught exception.
       try {
@@ -61,20 +59,26 @@ export const deadlinePlugin = fp<{ timeoutMs: number }>(
       }
     }
 
-    app.decorateRequest('deadline', null as unknown as AbortSignal)
+    app.decorateRequest('requestScope', null as unknown as RequestScope)
+    // An AbortSignal only for the handlers that ask for one (see Deadline).
+    app.decorateRequest('deadline', {
+      getter(this: FastifyRequest) {
+        return this.requestScope.deadline.signal
+      },
+    })
     app.addHook('onRequest', (request, reply, done) => {
       const ms = request.routeOptions.config?.timeoutMs ?? options.timeoutMs
-      const controller = new AbortController()
-      request.deadline = controller.signal
-      const timer = setTimeout(expire, ms, request, reply, controller, ms)
+      const deadline = new Deadline()
+      request.requestScope = { deadline, request }
+      const timer = setTimeout(expire, ms, request, reply, deadline, ms)
       reply.raw.once('close', () => {
         clearTimeout(timer)
-        if (!reply.raw.writableFinished) controller.abort(new DOMException('client went away', 'AbortError'))
+        if (!reply.raw.writableFinished) deadline.abort(new DOMException('client went away', 'AbortError'))
       })
-      withStatementSignal(controller.signal, done)
+      runInScope(request.requestScope, done)
     })
     // Body parsing resumes from socket events, outside the scope entered above.
-    app.addHook('preValidation', (request, _reply, done) => withStatementSignal(request.deadline, done))
+    app.addHook('preValidation', (request, _reply, done) => runInScope(request.requestScope, done))
     app.addHook('onSend', (request, _reply, payload, done) => {
       responding.add(request)
       done(null, payload)
@@ -87,7 +91,7 @@ export const deadlinePlugin = fp<{ timeoutMs: number }>(
 )
 
 function isTimedOut(request: FastifyRequest, reply: FastifyReply): boolean {
-  return reply.sent && request.deadline?.aborted === true
+  return reply.sent && request.requestScope?.deadline.aborted === true
 }
 
 /** Wraps an async handler so that what it produces after its 503 went out is dropped. */
