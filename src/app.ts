@@ -14,10 +14,12 @@ import { corsOriginPolicy } from './platform/http/cors.ts'
 import { deadlinePlugin } from './platform/http/deadline.ts'
 import { docsRoutes, swaggerPlugin } from './platform/http/docs.ts'
 import { installErrorHandlers } from './platform/http/error-handler.ts'
+import { frameworkErrorHandlers } from './platform/http/framework-errors.ts'
 import { healthPlugin } from './platform/http/health.ts'
+import { installJsonBodyParser } from './platform/http/json-body.ts'
 import { loadSheddingPlugin } from './platform/http/load-shedding.ts'
 import { requestIdFrom } from './platform/http/request-id.ts'
-import { securityHeadersPlugin } from './platform/http/security-headers.ts'
+import { API_SECURITY_HEADERS, securityHeadersPlugin } from './platform/http/security-headers.ts'
 import { installValidators, normalizeRequestText } from './platform/http/validation.ts'
 import { metricsPlugin } from './platform/observability/metrics.ts'
 import { rateLimitPlugin } from './platform/ratelimit/plugin.ts'
@@ -40,12 +42,12 @@ export async function buildApp(platform: Platform): Promise<FastifyInstance> {
     // Once closing, a request still arriving on an open connection is served (with
     // Connection: close) rather than refused: the load balancer already routes elsewhere.
     return503OnClosing: false,
+    ...frameworkErrorHandlers(API_SECURITY_HEADERS, ctx.log),
   }).withTypeProvider<TypeBoxTypeProvider>()
 
   app.decorate('ctx', ctx)
   registerJobs(ctx)
-  // JSON only: any other body type is a 415 rather than a string the schema then refuses.
-  app.removeContentTypeParser(['text/plain'])
+  installJsonBodyParser(app)
   installValidators(app)
   installErrorHandlers(app)
   app.addHook('onRequest', (request, reply, done) => {
@@ -54,12 +56,7 @@ export async function buildApp(platform: Platform): Promise<FastifyInstance> {
   })
   app.addHook('preValidation', normalizeRequestText)
 
-  await app.register(securityHeadersPlugin, {
-    options: {
-      contentSecurityPolicy: { directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } },
-      crossOriginResourcePolicy: { policy: 'same-site' },
-    },
-  })
+  await app.register(securityHeadersPlugin, { headers: API_SECURITY_HEADERS })
   await app.register(cors, {
     origin: corsOriginPolicy(ctx.config),
     methods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'],
@@ -82,10 +79,11 @@ export async function buildApp(platform: Platform): Promise<FastifyInstance> {
     ],
     maxAge: 600,
   })
+  // Before any route, so that every route (/metrics included) is in the OpenAPI document.
+  await app.register(swaggerPlugin)
   await app.register(metricsPlugin, { extra: platform.metrics })
   await app.register(deadlinePlugin, { timeoutMs: ctx.config.REQUEST_TIMEOUT_MS })
   await app.register(loadSheddingPlugin, { settings: ctx.config })
-  await app.register(swaggerPlugin)
   await app.register(healthPlugin, { database: ctx.database, cache: ctx.cache, config: ctx.config })
   // Before authentication, so a refused token is recorded with its request's source.
   await app.register(auditPlugin)
@@ -105,7 +103,17 @@ export async function buildApp(platform: Platform): Promise<FastifyInstance> {
 
   if (auth.devJwks) {
     const jwks = auth.devJwks
-    app.get('/.well-known/jwks.json', { schema: { hide: true } }, async () => jwks)
+    app.get(
+      '/.well-known/jwks.json',
+      {
+        schema: {
+          tags: ['development'],
+          summary: "The development identity provider's public keys (AUTH_DEV only)",
+          response: { 200: { type: 'object', additionalProperties: true, description: 'A JWK set' } },
+        },
+      },
+      async () => jwks,
+    )
   }
   await app.register(meRoutes, { prefix: '/v1/me' })
   await app.register(profileRoutes, { prefix: '/v1/profiles' })

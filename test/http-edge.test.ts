@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
+import { sql } from 'drizzle-orm'
+import { rowsOf } from '../src/platform/db/rows.ts'
 import { assertProblem, createUser, publishStory } from './helpers/api.ts'
 import { buildTestApp, unique } from './helpers/app.ts'
 
@@ -50,6 +52,109 @@ describe('errors at the edge', () => {
       payload: 'title=x',
     })
     assertProblem(res, 415, 'unsupported_media_type')
+  })
+
+  test('a body that is not UTF-8 is a 400 invalid_text, never stored with replacement characters', async () => {
+    const res = await app.inject({
+      method: 'POST',
+      url: '/v1/stories',
+      headers: { ...alice.headers, 'content-type': 'application/json' },
+      payload: Buffer.concat([
+        Buffer.from('{"title":"a","body":"x'),
+        Buffer.from([0xff, 0xfe]),
+        Buffer.from('y"}'),
+      ]),
+    })
+    assertProblem(res, 400, 'invalid_text')
+    const [stored] = await rowsOf<{ n: number }>(
+      app.ctx.db.execute(sql`SELECT count(*)::int AS n FROM stories WHERE body LIKE ${'%\uFFFD%'}`),
+    )
+    assert.equal(stored!.n, 0)
+  })
+
+  test('a malformed or non-UTF-8 percent-escape in the path or query string is a 400 invalid_text', async () => {
+    for (const url of [
+      '/v1/stories?author=%ff%fe',
+      '/v1/stories?tag=%zz',
+      '/v1/stories/%ff',
+      '/v1/profiles/%c3',
+    ]) {
+      const res = await app.inject({ method: 'GET', url })
+      const body = assertProblem(res, 400, 'invalid_text')
+      assert.equal(body.requestId, res.headers['x-request-id'])
+      assert.equal(res.headers['x-content-type-options'], 'nosniff', `${url} carries the security headers`)
+    }
+    // Valid escapes are decoded and validated as usual.
+    assertProblem(
+      await app.inject({ method: 'GET', url: '/v1/stories?tag=caf%C3%A9' }),
+      400,
+      'validation_failed',
+    )
+    assert.equal((await app.inject({ method: 'GET', url: '/v1/stories?tag=a%2Db' })).statusCode, 200)
+  })
+
+  test('JSON nested past 32 levels is a 400, however deep (no stack overflow, no 500)', async () => {
+    // 90,000 levels is 180 KB, under this app's BODY_LIMIT_BYTES.
+    for (const depth of [40, 2000, 90_000]) {
+      const res = await app.inject({
+        method: 'POST',
+        url: '/v1/stories',
+        headers: { ...alice.headers, 'content-type': 'application/json' },
+        payload: `{"title":"a","body":"b","tags":${'['.repeat(depth)}${']'.repeat(depth)}}`,
+      })
+      assert.equal(res.statusCode, 400, `depth ${depth}: ${res.body.slice(0, 200)}`)
+      assert.match(res.json().code, /^(bad_request|malformed_json)$/)
+    }
+  })
+
+  test('a compressed body (Content-Encoding) is a 415', async () => {
+    const res = await app.inject({
+      method: 'POST',
+      url: '/v1/stories',
+      headers: { ...alice.headers, 'content-type': 'application/json', 'content-encoding': 'gzip' },
+      payload: '{"title":"a","body":"b"}',
+    })
+    assertProblem(res, 415, 'unsupported_media_type')
+  })
+
+  test('fields sent to a route that takes no body are refused, never ignored', async () => {
+    const story = await publishStory(app, alice.headers, { title: 'No body please' })
+    const cases: Array<['POST' | 'PUT' | 'DELETE', string, object]> = [
+      ['POST', `/v1/stories/${story.id}/publish`, { status: 'draft', authorId: 'x' }],
+      ['PUT', `/v1/stories/${story.id}/like`, { likeCount: 99 }],
+      ['DELETE', `/v1/stories/${story.id}/like`, { likeCount: 0 }],
+      ['DELETE', `/v1/stories/${story.id}`, { deletedAt: null }],
+    ]
+    for (const [method, url, payload] of cases) {
+      const res = await app.inject({ method, url, headers: alice.headers, payload })
+      const body = assertProblem(res, 400, 'validation_failed')
+      assert.ok(body.errors.length > 0, `${method} ${url} names the refused fields`)
+    }
+    const after = await app.inject({ method: 'GET', url: `/v1/stories/${story.id}` })
+    assert.equal(after.statusCode, 200, 'the story was not deleted')
+    assert.equal(after.json().likeCount, 0)
+    // An empty object is no field at all.
+    const liked = await app.inject({
+      method: 'PUT',
+      url: `/v1/stories/${story.id}/like`,
+      headers: alice.headers,
+      payload: {},
+    })
+    assert.equal(liked.statusCode, 200)
+    // An unknown route stays a 404 whatever its body.
+    assertProblem(
+      await app.inject({ method: 'POST', url: '/v1/nope', payload: { a: 1 } }),
+      404,
+      'route_not_found',
+    )
+  })
+
+  test('a path segment over the limit is a 414 problem', async () => {
+    assertProblem(
+      await app.inject({ method: 'GET', url: `/v1/stories/${'a'.repeat(300)}` }),
+      414,
+      'uri_too_long',
+    )
   })
 
   test('a malformed Authorization header or token is a 401 invalid_token, even on a public route', async () => {

@@ -15,6 +15,9 @@ const seen = {
   handlerAfterSlowHook: false,
 }
 
+/** A route that takes a body declares it (a route without a body schema refuses one). */
+const anyBody = { schema: { body: { type: 'object', additionalProperties: true } } }
+
 function testRoutes(app: FastifyInstance) {
   app.get('/test/hang', async () => new Promise(() => {}))
   app.get('/test/late', async (request) => {
@@ -34,11 +37,11 @@ function testRoutes(app: FastifyInstance) {
     seen.handlerAfterSlowHook = true
     return {}
   })
-  app.post('/test/slow-post', async () => {
+  app.post('/test/slow-post', anyBody, async () => {
     await sleep(DEADLINE_MS + 300)
     return { late: true }
   })
-  app.post('/test/echo', async (request) => {
+  app.post('/test/echo', anyBody, async (request) => {
     await sleep(100)
     seen.postDeadlineAborted = request.deadline.aborted
     return { ok: true }

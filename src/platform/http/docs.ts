@@ -35,13 +35,55 @@ export const swaggerPlugin = fp(
           securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },
         },
       },
+      transformObject: (document) =>
+        withProblemMediaType(withDocsPage((document as { openapiObject: OpenApi }).openapiObject)),
     })
   },
   { name: 'inkwell-openapi' },
 )
 
+type OpenApi = Record<string, unknown> & { paths?: Record<string, Record<string, Operation>> }
+type Operation = { responses?: Record<string, { content?: Record<string, unknown> }> }
+
+/** Error responses are RFC 9457 documents: say so, rather than Fastify's `application/json`. */
+function withProblemMediaType(doc: OpenApi): OpenApi {
+  for (const operations of Object.values(doc.paths ?? {}))
+    for (const operation of Object.values(operations))
+      for (const [status, response] of Object.entries(operation.responses ?? {})) {
+        const json = response.content?.['application/json']
+        if (!/^[45]/.test(status) || json === undefined) continue
+        response.content = { 'application/problem+json': json }
+      }
+  return doc
+}
+
+/** The reference page is the Scalar plugin's route, which it keeps out of the document. */
+function withDocsPage(doc: OpenApi): OpenApi {
+  doc.paths ??= {}
+  doc.paths['/docs'] = {
+    get: {
+      tags: ['operations'],
+      summary: 'This API reference, browsable (HTML)',
+      responses: {
+        200: { description: 'The page', content: { 'text/html': { schema: { type: 'string' } } } },
+      },
+    },
+  } as Record<string, Operation>
+  return doc
+}
+
 export async function docsRoutes(app: FastifyInstance): Promise<void> {
-  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger())
+  app.get(
+    '/openapi.json',
+    {
+      schema: {
+        tags: ['operations'],
+        summary: 'This OpenAPI 3.1 document',
+        response: { 200: { type: 'object', additionalProperties: true, description: 'OpenAPI 3.1' } },
+      },
+    },
+    async () => app.swagger(),
+  )
   await app.register(async (child) => {
     // After the application-wide security headers (a child's hooks run after its parent's).
     child.addHook('onRequest', (_request, reply, done) => {

@@ -57,8 +57,9 @@ export const healthPlugin = fp<HealthOptions>(
     // Once shutting down, every response closes its connection, so keep-alive
     // clients (a load balancer's pool, a Service's long-lived connections) reconnect
     // to another instance instead of finding this one gone mid-request.
-    app.addHook('onSend', async (_request, reply) => {
+    app.addHook('onSend', (_request, reply, payload, done) => {
       if (app.lifecycle.shuttingDown) reply.header('connection', 'close')
+      done(null, payload)
     })
 
     app.get(

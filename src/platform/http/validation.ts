@@ -42,8 +42,13 @@ export function toFieldErrors(
 // biome-ignore lint/suspicious/noControlCharactersInRegex: matching NUL is the point
 const INVALID_TEXT = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/
 
+/** Deeper than any schema of ours goes; bounds the walk below (a 1 MB body can nest 500,000 deep). */
+const MAX_DEPTH = 32
+
+class TooDeep extends Error {}
+
 /** Checks every string of a parsed input and NFC-normalizes it in place. */
-function normalizeText(value: unknown, path: string, errors: FieldError[]): unknown {
+function normalizeText(value: unknown, path: string, errors: FieldError[], depth = 0): unknown {
   if (typeof value === 'string') {
     if (INVALID_TEXT.test(value)) {
       errors.push({ field: path, message: 'contains a NUL character or invalid Unicode' })
@@ -51,22 +56,66 @@ function normalizeText(value: unknown, path: string, errors: FieldError[]): unkn
     }
     return value.normalize('NFC')
   }
-  if (Array.isArray(value)) return value.map((v, i) => normalizeText(v, `${path}.${i}`, errors))
-  if (value !== null && typeof value === 'object') {
-    const record = value as Record<string, unknown>
-    for (const key of Object.keys(record)) {
-      if (INVALID_TEXT.test(key)) errors.push({ field: path, message: 'has a field name with invalid text' })
-      else record[key] = normalizeText(record[key], `${path}.${key}`, errors)
-    }
+  if (value === null || typeof value !== 'object') return value
+  if (depth >= MAX_DEPTH) throw new TooDeep()
+  if (Array.isArray(value)) return value.map((v, i) => normalizeText(v, `${path}.${i}`, errors, depth + 1))
+  const record = value as Record<string, unknown>
+  for (const key of Object.keys(record)) {
+    if (INVALID_TEXT.test(key)) errors.push({ field: path, message: 'has a field name with invalid text' })
+    else record[key] = normalizeText(record[key], `${path}.${key}`, errors, depth + 1)
   }
   return value
 }
 
+/**
+ * The raw URL's percent-escapes must decode to UTF-8: the query string parser decodes
+ * `%ff` to U+FFFD, which would then pass as text. (A path find-my-way cannot decode
+ * never gets here: see framework-errors.ts.)
+ */
+function checkUrlEncoding(url: string): void {
+  if (!url.includes('%')) return
+  try {
+    decodeURIComponent(url)
+  } catch {
+    throw new AppError('invalid_text', 'The URL has a malformed percent-escape or is not UTF-8')
+  }
+}
+
+const isEmptyBody = (body: unknown) =>
+  body === undefined ||
+  body === null ||
+  (typeof body === 'object' && !Array.isArray(body) && Object.keys(body).length === 0)
+
+/**
+ * A route without a body schema takes no body: fields sent to it (`{"status": "draft"}`
+ * to publish) are refused like unknown fields anywhere else, never silently ignored.
+ * An empty object or `null` is accepted, as some clients always send one.
+ */
+function refuseUnexpectedBody(request: FastifyRequest): void {
+  if (request.is404 || request.routeOptions.schema?.body !== undefined || isEmptyBody(request.body)) return
+  const fields =
+    typeof request.body === 'object' && !Array.isArray(request.body)
+      ? Object.keys(request.body as object).map((name) => ({
+          field: `body.${name}`,
+          message: 'is not an accepted field',
+        }))
+      : [{ field: 'body', message: 'is not accepted' }]
+  throw new AppError('validation_failed', 'This route takes no request body', { errors: fields })
+}
+
 export async function normalizeRequestText(request: FastifyRequest): Promise<void> {
+  checkUrlEncoding(request.url)
+  refuseUnexpectedBody(request)
   const errors: FieldError[] = []
-  request.params = normalizeText(request.params, 'params', errors) as typeof request.params
-  request.query = normalizeText(request.query, 'querystring', errors) as typeof request.query
-  request.body = normalizeText(request.body, 'body', errors) as typeof request.body
+  try {
+    request.params = normalizeText(request.params, 'params', errors) as typeof request.params
+    request.query = normalizeText(request.query, 'querystring', errors) as typeof request.query
+    request.body = normalizeText(request.body, 'body', errors) as typeof request.body
+  } catch (err) {
+    if (err instanceof TooDeep)
+      throw new AppError('bad_request', `The request nests deeper than ${MAX_DEPTH} levels`)
+    throw err
+  }
   if (errors.length > 0)
     throw new AppError('invalid_text', 'Text must be valid Unicode without NUL', { errors })
 }

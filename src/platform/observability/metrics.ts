@@ -7,6 +7,8 @@ import { withoutRedaction } from './logger.ts'
 declare module 'fastify' {
   interface FastifyInstance {
     metrics: Registry
+    /** Counts a request refused before routing (framework-errors.ts), as route `unparsed`. */
+    countRefused(status: number, method?: string): void
   }
 }
 
@@ -50,6 +52,9 @@ export const metricsPlugin = fp(
       }
       return child
     }
+    app.decorate('countRefused', (status: number, method = '-') =>
+      childrenOf(method, 'unparsed', status).count.inc(),
+    )
     const access = withoutRedaction(app.log as Logger)
     app.addHook('onResponse', (request, reply, done) => {
       const route = request.routeOptions.url ?? 'unmatched'
@@ -71,10 +76,25 @@ export const metricsPlugin = fp(
       done()
     })
 
-    app.get('/metrics', { schema: { hide: true } }, async (_request, reply) => {
-      reply.type(registry.contentType)
-      return registry.metrics()
-    })
+    app.get(
+      '/metrics',
+      {
+        schema: {
+          tags: ['operations'],
+          summary: 'Prometheus metrics (text exposition format)',
+          response: {
+            200: {
+              description: 'Metrics in the Prometheus text format',
+              content: { 'text/plain': { schema: { type: 'string' } } },
+            },
+          },
+        },
+      },
+      async (_request, reply) => {
+        reply.type(registry.contentType)
+        return registry.metrics()
+      },
+    )
   },
   { name: 'inkwell-metrics' },
 )
