@@ -22,7 +22,7 @@ export const PRODUCTION_RULES: ReadonlyArray<{ setting: string; code: IssueCode;
   {
     setting: 'SECRET_KEY',
     code: 'low_entropy',
-    rule: 'not guessable: no repeated pattern, at least 8 distinct characters, Shannon estimate of at least 3 bits per character and 96 bits in all, not mostly runs of consecutive characters.',
+    rule: 'not guessable: no repeated pattern, at least 8 distinct characters, Shannon estimate of at least 3 bits per character and 96 bits in all, not mostly runs of consecutive characters, and still 96 bits once common words (`secret`, `development`, `key`, …) and keyboard runs (`qwerty`, `12345`) are taken out.',
   },
   { setting: 'AUTH_DEV', code: 'refused', rule: 'the development identity provider must be off.' },
   { setting: 'AUTH_ISSUER', code: 'missing', rule: 'must be set.' },

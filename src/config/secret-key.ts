@@ -70,6 +70,117 @@ function sequentialShare(chars: string[]): number {
   return chars.length > 1 ? sequential / (chars.length - 1) : 1
 }
 
+/**
+ * Words people build keys from ("development-secret-key-do-not-use…",
+ * "supersecretkey1234"). Character statistics rate such a key as random; stripped of
+ * these words and of keyboard runs, what is left is small.
+ */
+const KEY_WORDS = [
+  'secret',
+  'password',
+  'passwd',
+  'passphrase',
+  'default',
+  'develop',
+  'development',
+  'production',
+  'prod',
+  'staging',
+  'local',
+  'localhost',
+  'please',
+  'change',
+  'changed',
+  'super',
+  'insecure',
+  'unsafe',
+  'secure',
+  'sample',
+  'example',
+  'test',
+  'testing',
+  'demo',
+  'inkwell',
+  'django',
+  'flask',
+  'rails',
+  'laravel',
+  'express',
+  'node',
+  'session',
+  'token',
+  'signing',
+  'cookie',
+  'private',
+  'public',
+  'admin',
+  'welcome',
+  'letmein',
+  'master',
+  'this',
+  'that',
+  'your',
+  'mine',
+  'key',
+  'keys',
+  'long',
+  'enough',
+  'very',
+  'really',
+  'strong',
+  'random',
+  'string',
+  'dont',
+  'not',
+  'never',
+  'use',
+  'only',
+  'for',
+  'with',
+  'the',
+  'and',
+  'here',
+  'goes',
+  'now',
+  'app',
+  'application',
+  'server',
+  'api',
+  'jwt',
+  'hmac',
+  'salt',
+  'value',
+  'my',
+].sort((a, b) => b.length - a.length)
+const KEYBOARD_ROWS = ['qwertyuiop', 'asdfghjkl', 'zxcvbnm', '1234567890', 'abcdefghijklmnopqrstuvwxyz']
+/** What a stripped piece costs an attacker, in bits: a word of the list above (about 2^7 words), a keyboard run. */
+const BITS_PER_WORD = 7
+const BITS_PER_RUN = 6
+/** Shorter runs occur by chance in random hex ("9876"). */
+const MIN_RUN = 5
+
+/** The key with known words and keyboard runs cut out, and the bits those pieces are worth. */
+function stripGuessablePieces(key: string): { rest: string; pieceBits: number } {
+  let rest = key.toLowerCase()
+  let pieceBits = 0
+  for (const row of KEYBOARD_ROWS)
+    for (const line of [row, [...row].reverse().join('')])
+      for (let length = line.length; length >= MIN_RUN; length--)
+        for (let start = 0; start + length <= line.length; start++) {
+          const run = line.slice(start, start + length)
+          while (rest.includes(run)) {
+            rest = rest.replace(run, ' ')
+            pieceBits += BITS_PER_RUN
+          }
+        }
+  for (const word of KEY_WORDS)
+    while (rest.includes(word)) {
+      rest = rest.replace(word, ' ')
+      pieceBits += BITS_PER_WORD
+    }
+  return { rest: rest.replace(/[\s_.:-]+/g, ''), pieceBits }
+}
+
 /** Why a key is guessable, or undefined when it looks random enough. */
 export function lowEntropyReason(key: string): string | undefined {
   const chars = [...key]
@@ -83,6 +194,11 @@ export function lowEntropyReason(key: string): string | undefined {
   const total = perChar * chars.length
   if (total < MIN_ESTIMATED_BITS)
     return `about ${Math.round(total)} bits of entropy (need ${MIN_ESTIMATED_BITS})`
+  const { rest, pieceBits } = stripGuessablePieces(key)
+  const restChars = [...rest]
+  const wordsAndRuns = pieceBits + shannonBitsPerChar(rest) * restChars.length
+  if (wordsAndRuns < MIN_ESTIMATED_BITS)
+    return `it is made of common words or keyboard runs (about ${Math.round(wordsAndRuns)} bits; need ${MIN_ESTIMATED_BITS})`
   return undefined
 }
 

@@ -1,4 +1,5 @@
 import { Ajv } from 'ajv'
+import { checkAuthSettings } from './auth-check.ts'
 import type { ConfigIssue } from './issues.ts'
 import { checkNetworkFormats } from './network.ts'
 import { type Config, ConfigSchema } from './schema.ts'
@@ -31,7 +32,11 @@ export function validateSettings(raw: Readonly<Record<string, string>>): Validat
   const config = candidate as Config
   if (config.AUTH_DEV === undefined) config.AUTH_DEV = config.NODE_ENV !== 'production' && !config.AUTH_ISSUER
   const invalid = new Set(issues.map((i) => i.setting))
-  const crossField = [...checkNetworkFormats(config), ...checkProviderSettings(config)]
+  const crossField = [
+    ...checkNetworkFormats(config),
+    ...checkProviderSettings(config),
+    ...checkAuthSettings(config),
+  ]
   return { config, issues: dedupe([...issues, ...crossField.filter((i) => !invalid.has(i.setting))]) }
 }
 

@@ -120,6 +120,35 @@ describe('invalid values', () => {
     assert.match(err.message, /TRUST_PROXY: invalid — "10\.0\.0\.0\/99" is not an IP address or CIDR range/)
   })
 
+  test('authentication settings are checked with the rest: algorithms, and the provider when AUTH_DEV is off', () => {
+    for (const algorithms of ['RS256,XX256', 'HS256,none']) {
+      const err = configError(() => loadConfig({ AUTH_ALGORITHMS: algorithms }, NO_DOTENV))
+      assert.deepEqual(
+        err.issues.map((i) => `${i.setting}: ${i.code}`),
+        ['AUTH_ALGORITHMS: invalid'],
+      )
+      assert.match(
+        err.message,
+        /AUTH_ALGORITHMS: invalid — (unsupported algorithm\(s\) XX256|no asymmetric algorithm)/,
+      )
+    }
+    const err = configError(() => loadConfig({ AUTH_DEV: 'false' }, NO_DOTENV))
+    assert.deepEqual(
+      err.issues.map((i) => `${i.setting}: ${i.code}`),
+      ['AUTH_ISSUER: missing', 'AUTH_AUDIENCE: missing'],
+    )
+    const { config } = loadConfig(
+      {
+        AUTH_DEV: 'false',
+        AUTH_ISSUER: 'https://idp.example.com/',
+        AUTH_AUDIENCE: 'inkwell',
+        AUTH_ALGORITHMS: 'RS256,HS256',
+      },
+      NO_DOTENV,
+    )
+    assert.equal(config.AUTH_ISSUER, 'https://idp.example.com/')
+  })
+
   test('an invalid secret is named without its value', () => {
     const leaked = ['redis-password-8d1f', 'sentry-key-5b2c', 'db-password-77ae']
     const err = configError(() =>

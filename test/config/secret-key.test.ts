@@ -83,3 +83,23 @@ test('issue details never quote the key', () => {
   for (const key of ['changeme', 'a'.repeat(40), SECRET_KEY_PLACEHOLDER, 'Zq8#Lm2!Vx9@'])
     for (const issue of checkSecretKey(key)) assert.ok(!issue.detail.includes(key), issue.detail)
 })
+
+test('keys built from common words or keyboard runs are refused, however long', () => {
+  for (const key of [
+    'development-secret-key-do-not-use-in-production',
+    'default-secret-key-please-change-it-now',
+    'supersecretkeysupersecretkey1234567',
+    'thisismysecretkeyanditislongenough',
+    'ThisIsNotAVerySecureSecretKey12345',
+    'INKWELL_SECRET_KEY_FOR_LOCAL_DEVELOPMENT',
+    'my-super-secret-jwt-signing-key-for-the-api-server',
+    'qwertyuiopasdfghjklzxcvbnmqwertyuiop',
+    'asdfghjklqwertyuiopzxcvbnmasdfghjkl',
+  ]) {
+    assert.match(lowEntropyReason(key) ?? 'accepted', /common words or keyboard runs/, key)
+    assert.ok(codes(key).includes('low_entropy'), key)
+  }
+  // Random keys that happen to contain a listed word or a short run still pass.
+  assert.deepEqual(codes(`${generateSecretKey()}secret`), [])
+  assert.deepEqual(codes(`9876${randomBytes(32).toString('hex')}`), [])
+})
