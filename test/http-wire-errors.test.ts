@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict'
 import { type AddressInfo, connect } from 'node:net'
 import { after, test } from 'node:test'
-import { buildTestApp } from './helpers/app.ts'
+import { createStory, createUser, publishStory } from './helpers/api.ts'
+import { buildTestApp, unique } from './helpers/app.ts'
 
 // Requests refused before they reach a route (by Node's HTTP parser or by routing),
 // over a real socket: app.inject cannot send malformed HTTP.
@@ -69,6 +70,85 @@ test('a URL routing cannot decode is a 400 invalid_text problem, logged and coun
   const metrics = await t.app.inject({ method: 'GET', url: '/metrics' })
   assert.match(metrics.body, /http_requests_total\{method="GET",route="unparsed",status="400"\} 1/)
   assert.match(metrics.body, /http_requests_total\{method="-",route="unparsed",status="431"\} 1/)
+})
+
+test('the API error cases over a real socket: status, problem+json, code, request id, headers', async () => {
+  const alice = await createUser(t, unique('wire'))
+  const bob = await createUser(t, unique('wire'))
+  const draft = await createStory(t.app, alice.headers, { title: 'Draft' })
+  const published = await publishStory(t.app, alice.headers, { title: 'Published' })
+  const json = { 'content-type': 'application/json' }
+  const cases: Array<[string, string, RequestInit, number, string]> = [
+    ['unknown route', '/v1/nope', {}, 404, 'route_not_found'],
+    [
+      'malformed JSON',
+      '/v1/stories',
+      { method: 'POST', headers: { ...alice.headers, ...json }, body: '{"title":' },
+      400,
+      'malformed_json',
+    ],
+    [
+      'over the body limit',
+      '/v1/stories',
+      {
+        method: 'POST',
+        headers: { ...alice.headers, ...json },
+        body: JSON.stringify({ title: 'x', body: 'x'.repeat(1_100_000) }),
+      },
+      413,
+      'payload_too_large',
+    ],
+    [
+      'wrong content type',
+      '/v1/stories',
+      { method: 'POST', headers: { ...alice.headers, 'content-type': 'text/plain' }, body: 'hi' },
+      415,
+      'unsupported_media_type',
+    ],
+    [
+      'validation',
+      '/v1/stories',
+      {
+        method: 'POST',
+        headers: { ...alice.headers, ...json },
+        body: JSON.stringify({ title: '', body: 'b', likeCount: 5 }),
+      },
+      400,
+      'validation_failed',
+    ],
+    ['no token', '/v1/me', {}, 401, 'unauthenticated'],
+    ['bad token', '/v1/stories', { headers: { authorization: 'Bearer a.b.c' } }, 401, 'invalid_token'],
+    [
+      'forbidden',
+      `/v1/stories/${published.id}`,
+      { method: 'PATCH', headers: { ...bob.headers, ...json }, body: JSON.stringify({ title: 'mine now' }) },
+      403,
+      'forbidden',
+    ],
+    ["another user's draft", `/v1/stories/${draft.id}`, { headers: bob.headers }, 404, 'story_not_found'],
+    [
+      'NUL in text',
+      '/v1/stories',
+      {
+        method: 'POST',
+        headers: { ...alice.headers, ...json },
+        body: JSON.stringify({ title: 'a\u0000b', body: 'b' }),
+      },
+      400,
+      'invalid_text',
+    ],
+  ]
+  for (const [name, path, init, status, code] of cases) {
+    const res = await fetch(`http://127.0.0.1:${port}${path}`, init)
+    const text = await res.text()
+    assert.equal(res.status, status, `${name}: ${text.slice(0, 200)}`)
+    assert.match(res.headers.get('content-type') ?? '', /^application\/problem\+json/, name)
+    const body = JSON.parse(text)
+    assert.equal(body.code, code, name)
+    assert.equal(body.requestId, res.headers.get('x-request-id'), name)
+    assert.equal(res.headers.get('x-content-type-options'), 'nosniff', name)
+    if (status === 401) assert.match(res.headers.get('www-authenticate') ?? '', /^Bearer/, name)
+  }
 })
 
 test('the server keeps serving after every refusal', async () => {
