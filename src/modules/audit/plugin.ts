@@ -113,8 +113,12 @@ function registerHooks(app: FastifyInstance, api: AuditApi) {
       request.log.error({ err }, 'audit record failed')
     }
   })
-  app.addHook('onResponse', async (request, reply) => {
-    if (reply.statusCode !== 429) return
+  // Callback style: this runs for every response and acts on 429s alone.
+  app.addHook('onResponse', (request, reply, done) => {
+    if (reply.statusCode !== 429) {
+      done()
+      return
+    }
     const reason = request.routeOptions.url ?? 'unmatched'
     const actor = request.principal ? actorOf(request.principal) : undefined
     const event = {
@@ -124,9 +128,9 @@ function registerHooks(app: FastifyInstance, api: AuditApi) {
       reason,
       actor,
     } as const
-    await outsideRequest(() => api.recordAggregated({ ...event, source: sourceOf(request) })).catch((err) =>
-      request.log.error({ err }, 'audit record failed'),
-    )
+    outsideRequest(() => api.recordAggregated({ ...event, source: sourceOf(request) }))
+      .catch((err) => request.log.error({ err }, 'audit record failed'))
+      .then(() => done())
   })
 }
 

@@ -4,6 +4,7 @@ import { cacheKeys, invalidateAuthor } from '../../platform/cache/keys.ts'
 import type { AppContext } from '../../platform/context.ts'
 import { isUniqueViolation } from '../../platform/db/errors.ts'
 import { AppError } from '../../platform/http/errors.ts'
+import type { MaybePromise } from '../../platform/maybe-promise.ts'
 import {
   actorOf,
   auditRowOf,
@@ -39,12 +40,23 @@ function localIdsOf(deps: Deps): LRUCache<string, string> {
   return ids
 }
 
-/** The profile of a verified identity, created on its first request; cached briefly. */
-export async function ensureProfile(deps: Deps, identity: Identity): Promise<{ id: string }> {
-  const key = cacheKeys.profileBySubject(identity.subject)
+/**
+ * The profile of a verified identity, created on its first request; cached briefly.
+ * Synchronous when this process knows the id (a returning user's every request).
+ */
+export function ensureProfile(deps: Deps, identity: Identity): MaybePromise<{ id: string }> {
   const local = deps.config.PROFILE_CACHE_TTL_S > 0 ? localIdsOf(deps) : undefined
   const known = local?.get(identity.subject)
   if (known) return { id: known }
+  return loadProfile(deps, identity, local)
+}
+
+async function loadProfile(
+  deps: Deps,
+  identity: Identity,
+  local: ReturnType<typeof localIdsOf> | undefined,
+): Promise<{ id: string }> {
+  const key = cacheKeys.profileBySubject(identity.subject)
   const cached = await deps.cache.get(key)
   if (cached) {
     local?.set(identity.subject, cached)

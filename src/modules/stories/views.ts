@@ -21,9 +21,18 @@ export interface ViewCounter {
   record(storyId: string, reader: string): Promise<void>
 }
 
+/** Readers seen lately: a returning reader's key is looked up, not hashed again on every read. */
+const readerKeys = new LRUCache<string, string>({ max: 50_000 })
+
+/** Who read, as stored in the dedupe keys: hashed, so keys never hold a subject or an IP. */
 export function readerKey(subject: string | undefined, ip: string, userAgent: string | undefined): string {
   const identity = subject ? `sub:${subject}` : `anon:${ip}:${userAgent ?? ''}`
-  return hash('sha256', identity, 'base64url').slice(0, 22)
+  let key = readerKeys.get(identity)
+  if (key === undefined) {
+    key = hash('sha256', identity, 'base64url').slice(0, 22)
+    readerKeys.set(identity, key)
+  }
+  return key
 }
 
 export function createViewCounter(ctx: Pick<AppContext, 'cache' | 'jobs' | 'log'>): ViewCounter {

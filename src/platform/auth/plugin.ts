@@ -1,6 +1,7 @@
-import type { FastifyInstance, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify'
+import type { FastifyInstance, FastifyRequest, preHandlerHookHandler } from 'fastify'
 import fp from 'fastify-plugin'
 import { AppError } from '../http/errors.ts'
+import { isPromise, type MaybePromise } from '../maybe-promise.ts'
 import { malformedAuthorization, unauthenticated } from './errors.ts'
 import type { AuthSetup } from './from-config.ts'
 import { createAuthMetrics } from './metrics.ts'
@@ -13,15 +14,15 @@ declare module 'fastify' {
     principal: Principal | null
   }
   interface FastifyInstance {
-    requireUser: preHandlerAsyncHookHandler
-    requireAdmin: preHandlerAsyncHookHandler
+    requireUser: preHandlerHookHandler
+    requireAdmin: preHandlerHookHandler
   }
 }
 
 export interface AuthPluginOptions {
   auth: AuthSetup
   /** Maps a verified identity to its profile, creating it on first sight. */
-  resolveProfile: (identity: Identity) => Promise<{ id: string }>
+  resolveProfile: (identity: Identity) => MaybePromise<{ id: string }>
 }
 
 // Everything after the scheme is taken as the token, so a malformed one is an
@@ -50,19 +51,42 @@ export const authPlugin = fp<AuthPluginOptions>(
     const metrics = createAuthMetrics(app.metrics, auth.keys)
     auth.observe(metrics)
     app.decorateRequest('principal', null)
-    app.addHook('onRequest', async (request) => {
-      const token = bearerToken(request, metrics)
-      if (token === null) return
-      const identity = await auth.verify(token)
-      const profile = await resolveProfile(identity)
+    const withProfile = (request: FastifyRequest, identity: Identity): MaybePromise<void> => {
+      const profile = resolveProfile(identity)
+      if (isPromise(profile))
+        return profile.then(({ id }) => {
+          request.principal = { ...identity, profileId: id }
+        })
       request.principal = { ...identity, profileId: profile.id }
+    }
+    const authenticate = (request: FastifyRequest, token: string): MaybePromise<void> => {
+      const identity = auth.verify(token)
+      return isPromise(identity)
+        ? identity.then((id) => withProfile(request, id))
+        : withProfile(request, identity)
+    }
+    // Callback style: a returning user's token and profile id are in memory, and the
+    // hook then completes without a promise.
+    app.addHook('onRequest', (request, _reply, done) => {
+      let pending: MaybePromise<void>
+      try {
+        const token = bearerToken(request, metrics)
+        pending = token === null ? undefined : authenticate(request, token)
+      } catch (err) {
+        done(err as Error)
+        return
+      }
+      if (isPromise(pending)) pending.then(() => done(), done)
+      else done()
     })
-    app.decorate('requireUser', async (request: FastifyRequest) => {
-      if (!request.principal) throw unauthenticated()
+    app.decorate('requireUser', (request: FastifyRequest, _reply: unknown, done: (err?: Error) => void) => {
+      done(request.principal ? undefined : unauthenticated())
     })
-    app.decorate('requireAdmin', async (request: FastifyRequest) => {
-      if (!request.principal) throw unauthenticated()
-      if (!request.principal.isAdmin) throw new AppError('forbidden', 'This endpoint is for administrators')
+    app.decorate('requireAdmin', (request: FastifyRequest, _reply: unknown, done: (err?: Error) => void) => {
+      if (!request.principal) done(unauthenticated())
+      else if (!request.principal.isAdmin)
+        done(new AppError('forbidden', 'This endpoint is for administrators'))
+      else done()
     })
     // Fetch the keys before the first request needs them; a failure here is logged, not fatal.
     app.addHook('onReady', async () => {

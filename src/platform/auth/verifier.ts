@@ -1,6 +1,7 @@
 import { type CryptoKey, errors, type JWTPayload, jwtVerify } from 'jose'
 import type { Logger } from 'pino'
 import { AppError } from '../http/errors.ts'
+import type { MaybePromise } from '../maybe-promise.ts'
 import { type ClaimMapping, toIdentity } from './claims.ts'
 import { refused } from './errors.ts'
 import type { KeyStore } from './key-store.ts'
@@ -21,7 +22,8 @@ export interface VerifierOptions extends ClaimMapping {
   now?: () => number
 }
 
-export type TokenVerifier = (token: string) => Promise<Identity>
+/** Synchronous for a token already verified (the hot path); a Promise otherwise, and for every refusal. */
+export type TokenVerifier = (token: string) => MaybePromise<Identity>
 
 function resultOf(err: unknown): VerificationResult {
   if (err instanceof AppError && (err.code === 'token_expired' || err.code === 'auth_unavailable'))
@@ -63,28 +65,34 @@ async function verifySignedClaims(
  */
 export function createVerifier(options: VerifierOptions): TokenVerifier {
   const allowed = new Set(options.algorithms)
-  const verify = async (token: string): Promise<{ identity: Identity; cached: boolean }> => {
-    checkShape(token)
-    const hash = tokenHash(token)
-    const hit = options.cache.get(hash)
-    if (hit && options.keys.canReuse(hit.keyId)) return { identity: hit.identity, cached: true }
+  const refuse = (err: unknown): never => {
+    const result = resultOf(err)
+    options.observer.verified(result, false)
+    options.log.debug({ result, reason: String((err as Error).cause ?? '') }, 'access token refused')
+    throw err
+  }
+  const verifyFully = async (token: string, hash: string): Promise<Identity> => {
     const header = readHeader(token, allowed)
     const key = await options.keys.resolve(header.kid, header.alg)
     const payload = await verifySignedClaims(token, key.key, options)
     const identity = toIdentity(payload, options)
     options.cache.set(hash, { identity, expiresAt: (payload.exp as number) * 1000, keyId: key.id })
-    return { identity, cached: false }
+    options.observer.verified('ok', false)
+    return identity
   }
-  return async (token) => {
+  return (token) => {
+    let hash: string
     try {
-      const { identity, cached } = await verify(token)
-      options.observer.verified('ok', cached)
-      return identity
+      checkShape(token)
+      hash = tokenHash(token)
     } catch (err) {
-      const result = resultOf(err)
-      options.observer.verified(result, false)
-      options.log.debug({ result, reason: String((err as Error).cause ?? '') }, 'access token refused')
-      throw err
+      return Promise.reject(err).catch(refuse)
     }
+    const hit = options.cache.get(hash)
+    if (hit && options.keys.canReuse(hit.keyId)) {
+      options.observer.verified('ok', true)
+      return hit.identity
+    }
+    return verifyFully(token, hash).catch(refuse)
   }
 }

@@ -103,7 +103,7 @@ function refuseUnexpectedBody(request: FastifyRequest): void {
   throw new AppError('validation_failed', 'This route takes no request body', { errors: fields })
 }
 
-export async function normalizeRequestText(request: FastifyRequest): Promise<void> {
+function checkRequestText(request: FastifyRequest): void {
   checkUrlEncoding(request.url)
   refuseUnexpectedBody(request)
   const errors: FieldError[] = []
@@ -118,4 +118,19 @@ export async function normalizeRequestText(request: FastifyRequest): Promise<voi
   }
   if (errors.length > 0)
     throw new AppError('invalid_text', 'Text must be valid Unicode without NUL', { errors })
+}
+
+/** The preValidation hook; callback style, as it runs on every request and never waits. */
+export function normalizeRequestText(
+  request: FastifyRequest,
+  _reply: unknown,
+  done: (err?: Error) => void,
+): void {
+  let failure: Error | undefined
+  try {
+    checkRequestText(request)
+  } catch (err) {
+    failure = err as Error
+  }
+  done(failure)
 }

@@ -3,8 +3,9 @@ import fp from 'fastify-plugin'
 import { Counter, Gauge } from 'prom-client'
 import type { RedisLink } from '../cache/redis.ts'
 import { AppError } from '../http/errors.ts'
+import { isPromise } from '../maybe-promise.ts'
 import { clientBucket } from './client-key.ts'
-import { type Decision, Limiter, type LimitRule } from './limiter.ts'
+import { type Decision, Limiter } from './limiter.ts'
 import { type LimitClass, type RateLimitSettings, routeClass, routeId, rulesFrom } from './rules.ts'
 import { memoryCounterStore, redisCounterStore } from './store.ts'
 
@@ -99,19 +100,13 @@ export const rateLimitPlugin = fp<RateLimitOptions>(
     )
     app.decorateRequest('rateLimit', null)
 
-    async function enforce(
-      request: FastifyRequest,
-      reply: FastifyReply,
-      cls: LimitClass,
-      rule: LimitRule,
-      id: string,
-    ) {
-      const d = await limiter.take(cls, rule, id)
+    /** Takes a token; the error to fail the request with when the limit is reached. */
+    function verdict(request: FastifyRequest, reply: FastifyReply, cls: LimitClass, d: Decision) {
       metrics.requests.inc({ class: cls, outcome: d.allowed ? 'allowed' : 'limited' })
       const shown = d.allowed ? tighter(request.rateLimit, d) : d
       request.rateLimit = shown
       applyHeaders(reply, shown)
-      if (d.allowed) return
+      if (d.allowed) return undefined
       const route = request.routeOptions.url ?? 'unmatched'
       options.onBlocked?.({
         limitClass: cls,
@@ -119,23 +114,35 @@ export const rateLimitPlugin = fp<RateLimitOptions>(
         clientIp: request.ip,
         subject: request.principal?.subject,
       })
-      throw new AppError('rate_limited', `Rate limit of the ${cls} class reached; retry in ${d.resetS} s`, {
+      return new AppError('rate_limited', `Rate limit of the ${cls} class reached; retry in ${d.resetS} s`, {
         headers: { 'retry-after': String(d.resetS) },
       })
     }
 
-    app.addHook('onRequest', async (request, reply) => {
+    // Callback style: while leased tokens last, take() answers without a promise.
+    function enforce(
+      request: FastifyRequest,
+      reply: FastifyReply,
+      cls: LimitClass,
+      id: string,
+      done: (err?: Error) => void,
+    ) {
+      const d = limiter.take(cls, rules[cls], id)
+      if (isPromise(d)) d.then((taken) => done(verdict(request, reply, cls, taken)), done)
+      else done(verdict(request, reply, cls, d))
+    }
+
+    app.addHook('onRequest', (request, reply, done) => {
       const route = request.routeOptions.url
-      if (route !== undefined && exempt.has(route)) return
-      await enforce(request, reply, 'ip', rules.ip, clientBucket(request.ip))
+      if (route !== undefined && exempt.has(route)) done()
+      else enforce(request, reply, 'ip', clientBucket(request.ip), done)
     })
-    app.addHook('preHandler', async (request, reply) => {
+    app.addHook('preHandler', (request, reply, done) => {
       const principal = request.principal
       // Routes without a template (404s) were counted by `ip` alone.
       const route = request.routeOptions.url
-      if (!principal || principal.isAdmin || route === undefined || exempt.has(route)) return
-      const cls = routeClass(request.method, route, expensive)
-      await enforce(request, reply, cls, rules[cls], principal.subject)
+      if (!principal || principal.isAdmin || route === undefined || exempt.has(route)) done()
+      else enforce(request, reply, routeClass(request.method, route, expensive), principal.subject, done)
     })
   },
   { name: 'inkwell-rate-limit', dependencies: ['inkwell-metrics'] },
