@@ -19,7 +19,7 @@ import {
   getStory,
   listStories,
   publishStory,
-  toStory,
+  representationOf,
   updateStory,
   versionFromIfMatch,
 } from './service.ts'
@@ -96,8 +96,8 @@ export const storyRoutes: FastifyPluginAsyncTypebox = async (app) => {
         const reader = readerKey(request.principal?.subject, request.ip, request.headers['user-agent'])
         await views.record(row.id, reader)
       }
-      const story = toStory(row)
-      const etag = etagOf(story)
+      const representation = representationOf(row)
+      const { story, etag } = representation
       reply.header('etag', etag)
       // Drafts and own stories vary by who asks; published stories are public.
       reply.header(
@@ -105,7 +105,13 @@ export const storyRoutes: FastifyPluginAsyncTypebox = async (app) => {
         story.status === 'published' ? 'public, max-age=0, must-revalidate' : 'private, no-cache',
       )
       if (matchesAny(request.headers['if-none-match'], etag)) return reply.code(304).send(null)
-      return story
+      // Serialized by this route's response schema, once per cached row: a JSON string
+      // with a JSON content type is sent as it is.
+      representation.json ??= reply.serialize(story) as string
+      // Typed as the schema's Story; Fastify sends a JSON string untouched.
+      return reply
+        .type('application/json; charset=utf-8')
+        .send(representation.json as unknown as typeof story)
     },
   )
 

@@ -53,6 +53,29 @@ export function toStory(row: StoryRow): Story {
   }
 }
 
+interface Representation {
+  story: Story
+  etag: string
+  /** The story as the read route serializes it; set by that route on first use. */
+  json?: string
+}
+
+const representations = new WeakMap<StoryRow, Representation>()
+
+/**
+ * A row's API form and its ETag. Cached rows are shared by reference (and replaced, not
+ * changed, when the story changes), so a hot story is converted once, not per read.
+ */
+export function representationOf(row: StoryRow): Representation {
+  let representation = representations.get(row)
+  if (!representation) {
+    const story = toStory(row)
+    representation = { story, etag: etagOf(story) }
+    representations.set(row, representation)
+  }
+  return representation
+}
+
 /** Published stories are public; drafts and removed stories exist only for their author. */
 function canRead(row: { authorId: string; status: string }, principal: Principal | null): boolean {
   return row.status === 'published' || row.authorId === principal?.profileId

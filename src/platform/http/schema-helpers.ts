@@ -1,4 +1,4 @@
-import { type TSchema, Type } from 'typebox'
+import { type Static, type TSchema, type TUnsafe, Type } from 'typebox'
 import { Problem } from './problem.ts'
 
 /** A single line of text: no control characters. */
@@ -6,7 +6,19 @@ export const SINGLE_LINE = '^[^\\u0000-\\u001F\\u007F]*$'
 
 export const Uuid = Type.String({ format: 'uuid' })
 export const IsoDate = Type.String({ format: 'date-time' })
-export const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()])
+const SCALARS = new Set(['string', 'integer', 'number', 'boolean'])
+
+/**
+ * `T | null`. A scalar is written as a type array (`["string", "null"]`) rather than an
+ * anyOf: fast-json-stringify serializes an anyOf by running ajv on the value to pick the
+ * branch (a date-time format check on every response), and a type array by `typeof`.
+ */
+export const Nullable = <T extends TSchema>(schema: T): TUnsafe<Static<T> | null> => {
+  const type = (schema as { type?: unknown }).type
+  if (typeof type === 'string' && SCALARS.has(type))
+    return Type.Unsafe<Static<T> | null>({ ...schema, type: [type, 'null'] })
+  return Type.Union([schema, Type.Null()]) as unknown as TUnsafe<Static<T> | null>
+}
 
 const ProblemResponse = { ...Problem, $id: undefined, description: 'RFC 9457 problem details' }
 
