@@ -4,7 +4,7 @@ import { type Config, loadConfigOrExit } from '../config/index.ts'
 import { loadOrCreateDevKey, signDevToken } from '../platform/auth/dev-idp.ts'
 import { DataDirInUseError } from '../platform/db/data-dir-lock.ts'
 import { openDatabase } from '../platform/db/database.ts'
-import { migrate } from '../platform/db/migrate.ts'
+import { grantAppRoleStatement, migrate } from '../platform/db/migrate.ts'
 import { loggerOptions } from '../platform/observability/logger.ts'
 
 // Each command imports what it needs when it runs, so `token` does not pay for BullMQ or the AWS SDK.
@@ -137,7 +137,7 @@ switch (command) {
     await withDatabase('grant', async (database, config) => {
       const role = values.role ?? config.DATABASE_APP_ROLE
       try {
-        await database.withScriptTransaction((run) => run(`SELECT inkwell_grant_app_role('${role}', true)`))
+        await database.withScriptTransaction((run) => run(grantAppRoleStatement(role, true)))
       } catch (err) {
         const missing = (err as { code?: string }).code === '42883'
         fail(`db grant: ${missing ? 'run `inkwell migrate` first' : (err as Error).message}`, 1)

@@ -62,8 +62,7 @@ export async function migrate(
     }
     // On every run, in the same transaction: a role created after the schema, or a
     // table a migration just added, gets the application's grants (docs/database.md).
-    if (options.appRole)
-      await run(`SELECT inkwell_grant_app_role('${options.appRole.replaceAll("'", "''")}', false)`)
+    if (options.appRole) await run(grantAppRoleStatement(options.appRole, false))
     return done
   })
 }
@@ -78,4 +77,12 @@ export async function pendingMigrations(database: Database, dir = MIGRATIONS_DIR
   return readMigrations(dir)
     .map((m) => m.version)
     .filter((v) => !applied.has(v))
+}
+
+/**
+ * The call of migration 0006's grant function for `role`. `required`: fail when the
+ * role does not exist (`inkwell db grant`) rather than skip it (`migrate`).
+ */
+export function grantAppRoleStatement(role: string, required: boolean): string {
+  return `SELECT inkwell_grant_app_role('${role.replaceAll("'", "''")}', ${required})`
 }

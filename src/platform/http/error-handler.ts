@@ -26,7 +26,8 @@ const byStatus: Record<number, ErrorCode> = {
   503: 'service_unavailable',
 }
 
-function send(reply: FastifyReply, error: AppError, requestId: string) {
+/** Sends `error` as an RFC 9457 body, with the headers it carries (Retry-After, …). */
+export function sendProblem(reply: FastifyReply, error: AppError, requestId: string) {
   for (const [name, value] of Object.entries(error.options.headers ?? {})) reply.header(name, value)
   return reply
     .code(error.status)
@@ -75,10 +76,10 @@ export function installErrorHandlers(app: FastifyInstance): void {
     if (appError.status === 500) request.log.error({ err: error }, 'request failed')
     else if (appError.status >= 500) logUnavailable(request, appError, error)
     else if (appError.code === 'bad_request') request.log.info({ err: error }, 'bad request')
-    return send(reply, appError, request.id)
+    return sendProblem(reply, appError, request.id)
   })
   app.setNotFoundHandler((request, reply) =>
-    send(
+    sendProblem(
       reply,
       new AppError(
         'route_not_found',

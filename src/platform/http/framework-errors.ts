@@ -1,10 +1,21 @@
-import type { IncomingMessage } from 'node:http'
+import { STATUS_CODES } from 'node:http'
 import type { Socket } from 'node:net'
 import type { FastifyError, FastifyReply, FastifyRequest, FastifyServerOptions } from 'fastify'
 import type { Logger } from 'pino'
-import { AppError, type ErrorCode } from './errors.ts'
+import { uuidv7 } from 'uuidv7'
+import { sendProblem } from './error-handler.ts'
+import { AppError, type ErrorCode, errorCatalogue } from './errors.ts'
 import { problemBody } from './problem.ts'
-import { requestIdFrom } from './request-id.ts'
+
+/** Node's clientError codes, and how each is answered; anything else is a 400. */
+const CLIENT_ERRORS: Record<string, [ErrorCode, string]> = {
+  HPE_HEADER_OVERFLOW: ['headers_too_large', 'The request headers are too large'],
+  ERR_HTTP_REQUEST_TIMEOUT: ['request_timeout', 'The request did not arrive in time'],
+}
+const MALFORMED: [ErrorCode, string] = [
+  'bad_request',
+  'The request is not valid HTTP (request line, headers or Content-Length)',
+]
 
 /**
  * Errors found before a request reaches the routes, answered like every other error
@@ -19,7 +30,8 @@ export function frameworkErrorHandlers(
   log: Logger,
 ): Pick<FastifyServerOptions, 'frameworkErrors' | 'clientErrorHandler'> {
   return {
-    // Called instead of routing, so no onRequest hook has run: the headers are set here.
+    // Called instead of routing, so neither onRequest nor onResponse hooks run: the
+    // headers, the access line and the count are all done here.
     frameworkErrors(error: FastifyError, request: FastifyRequest, reply: FastifyReply) {
       const appError =
         error.code === 'FST_ERR_BAD_URL'
@@ -27,10 +39,8 @@ export function frameworkErrorHandlers(
           : error.code === 'FST_ERR_MAX_PARAM_LENGTH'
             ? new AppError('uri_too_long', 'A path segment is too long')
             : new AppError('bad_request', 'The request could not be routed')
-      // Neither do onResponse hooks: the access line and the count are written here too.
       request.log.info(
         {
-          reqId: request.id,
           method: request.method,
           path: request.url.split('?')[0],
           status: appError.status,
@@ -39,14 +49,10 @@ export function frameworkErrorHandlers(
         'request refused before routing',
       )
       request.server.countRefused?.(appError.status, request.method)
-      reply
-        .headers(securityHeaders)
-        .header('x-request-id', request.id)
-        .code(appError.status)
-        .type('application/problem+json')
-        .send(problemBody(appError.code, appError.message, request.id))
+      sendProblem(reply.headers(securityHeaders).header('x-request-id', request.id), appError, request.id)
     },
-    // Bound to the Fastify instance by Fastify.
+    // Bound to the Fastify instance by Fastify. There is no request or reply yet: the
+    // response is written to the socket, which is then closed.
     clientErrorHandler(
       this: { countRefused?: (status: number) => void },
       error: Error & { code?: string },
@@ -61,10 +67,10 @@ export function frameworkErrorHandlers(
         socket.destroy()
         return
       }
-      const code = clientErrorCode(error.code)
-      const requestId = requestIdFrom({ headers: {} } as IncomingMessage)
-      const body = JSON.stringify(problemBody(code, clientErrorDetail(code), requestId))
-      const status = new AppError(code).status
+      const [code, detail] = CLIENT_ERRORS[error.code ?? ''] ?? MALFORMED
+      const { status } = errorCatalogue[code]
+      const requestId = uuidv7()
+      const body = JSON.stringify(problemBody(code, detail, requestId))
       const headers = {
         ...securityHeaders,
         'content-type': 'application/problem+json',
@@ -80,25 +86,7 @@ export function frameworkErrorHandlers(
         'request refused by the HTTP parser',
       )
       this.countRefused?.(status)
-      socket.end(`HTTP/1.1 ${status} ${statusText(status)}\r\n${head}\r\n\r\n${body}`)
+      socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n${head}\r\n\r\n${body}`)
     },
   }
-}
-
-function clientErrorCode(nodeCode: string | undefined): ErrorCode {
-  if (nodeCode === 'HPE_HEADER_OVERFLOW') return 'headers_too_large'
-  if (nodeCode === 'ERR_HTTP_REQUEST_TIMEOUT') return 'request_timeout'
-  return 'bad_request'
-}
-
-function clientErrorDetail(code: ErrorCode): string {
-  if (code === 'headers_too_large') return 'The request headers are too large'
-  if (code === 'request_timeout') return 'The request did not arrive in time'
-  return 'The request is not valid HTTP (request line, headers or Content-Length)'
-}
-
-function statusText(status: number): string {
-  return (
-    { 400: 'Bad Request', 408: 'Request Timeout', 431: 'Request Header Fields Too Large' }[status] ?? 'Error'
-  )
 }
