@@ -16,8 +16,10 @@ import { parseArgs } from 'node:util'
 import { Redis } from 'ioredis'
 import { loadOrCreateDevKey, signDevToken } from '../src/platform/auth/dev-idp.ts'
 import {
+  databaseUrlOption,
   type LoadResult,
   load,
+  medianBy,
   ratio,
   row,
   type ServerProcess,
@@ -77,8 +79,7 @@ async function dropKeys(redisUrl: string, prefix: string): Promise<void> {
   await redis.quit()
 }
 
-const median = (results: LoadResult[]) =>
-  [...results].sort((x, y) => x.requests.average - y.requests.average)[Math.floor(results.length / 2)]!
+const median = (results: LoadResult[]) => medianBy(results, (r) => r.requests.average)
 
 export async function run(args: string[]): Promise<void> {
   const { values } = parseArgs({
@@ -88,10 +89,7 @@ export async function run(args: string[]): Promise<void> {
       rounds: { type: 'string', default: '3' },
       connections: { type: 'string', default: '32' },
       auth: { type: 'boolean', default: false },
-      'database-url': {
-        type: 'string',
-        default: process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test',
-      },
+      'database-url': databaseUrlOption,
       'redis-url': { type: 'string', default: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379' },
     },
   })
@@ -177,7 +175,12 @@ export async function run(args: string[]): Promise<void> {
     )
     for (const [i, s] of scenarios.entries()) {
       const all = results[i]!.map((r) => r.requests.average.toFixed(0)).join(' / ')
-      console.log(`${row(s.name, median(results[i]!))}   rounds ${all}`)
+      console.log(
+        `${row(
+          s.name,
+          medianBy(results[i]!, (r) => r.requests.average),
+        )}   rounds ${all}`,
+      )
     }
     const rps = (r: LoadResult) => r.requests.average
     console.log(`\ncached / bare (b/a):            ${ratio(rps(b), rps(a))}   target ≥ 50%`)

@@ -10,7 +10,7 @@ import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { findStory } from '../src/modules/stories/queries.ts'
 import { loadOrCreateDevKey, signDevToken } from '../src/platform/auth/dev-idp.ts'
-import { load, ratio, row, scratchDatabase, startProcess } from './lib.ts'
+import { databaseUrlOption, load, ratio, row, scratchDatabase, startProcess } from './lib.ts'
 import { seedBenchDatabase } from './seed.ts'
 
 const POOL = { DB_POOL_MAX: '16' }
@@ -78,10 +78,7 @@ export async function run(args: string[]): Promise<void> {
     options: {
       seconds: { type: 'string', default: '10' },
       connections: { type: 'string', default: '32' },
-      'database-url': {
-        type: 'string',
-        default: process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test',
-      },
+      'database-url': databaseUrlOption,
     },
   })
   const seconds = Number(values.seconds)

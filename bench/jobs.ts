@@ -11,7 +11,7 @@ import { parseArgs } from 'node:util'
 import { Queue } from 'bullmq'
 import { Redis } from 'ioredis'
 import pg from 'pg'
-import { root, scratchDatabase } from './lib.ts'
+import { medianBy, root, scratchDatabase } from './lib.ts'
 
 async function startWorkers(n: number, env: Record<string, string>): Promise<ChildProcess[]> {
   return Promise.all(
@@ -66,8 +66,6 @@ async function measure(
   await queue.close()
   return seconds
 }
-
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!
 
 export async function run(args: string[]) {
   const { values } = parseArgs({
@@ -134,10 +132,10 @@ export async function run(args: string[]) {
       }
       // Two workers may run two flushes at once: the second finds the first's batch claimed
       // and writes nothing, so batches/s and views/s are the figures that count.
-      const mid = [...flush].sort((a, b) => a.jobs - b.jobs)[Math.floor(flush.length / 2)]!
+      const mid = medianBy(flush, (f) => f.jobs)
       const pick = (key: 'jobs' | 'batches' | 'views') => mid[key].toFixed(0)
       process.stdout.write(
-        `workers=${n} jobs.noop ${median(noop).toFixed(0)} jobs/s; stories.flush-views ${pick('jobs')} jobs/s, ` +
+        `workers=${n} jobs.noop ${medianBy(noop, (v) => v).toFixed(0)} jobs/s; stories.flush-views ${pick('jobs')} jobs/s, ` +
           `${pick('batches')} batches/s, ${pick('views')} views/s\n`,
       )
       for (const w of workers) w.kill('SIGTERM')

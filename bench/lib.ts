@@ -115,6 +115,17 @@ export async function startProcess(script: string, env: Record<string, string>):
   }
 }
 
+/** The `--database-url` option of the benches that need PostgreSQL. */
+export const databaseUrlOption = {
+  type: 'string',
+  default: process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test',
+} as const
+
+/** The middle item of `items` by `value` (the upper one of an even count). */
+export function medianBy<T>(items: readonly T[], value: (item: T) => number): T {
+  return [...items].sort((a, b) => value(a) - value(b))[Math.floor(items.length / 2)]!
+}
+
 export function ratio(a: number, b: number): string {
   return `${((100 * a) / b).toFixed(0)}%`
 }

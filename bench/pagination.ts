@@ -10,7 +10,7 @@ import { parseArgs } from 'node:util'
 import { sql } from 'drizzle-orm'
 import { rowsOf } from '../src/platform/db/rows.ts'
 import { createCursorCodec } from '../src/platform/http/cursor.ts'
-import { load, row, scratchDatabase, startProcess } from './lib.ts'
+import { databaseUrlOption, load, row, scratchDatabase, startProcess } from './lib.ts'
 import { seedBenchDatabase } from './seed.ts'
 
 const LIMIT = 20
@@ -23,10 +23,7 @@ export async function run(args: string[]): Promise<void> {
       stories: { type: 'string', default: '1000000' },
       seconds: { type: 'string', default: '10' },
       connections: { type: 'string', default: '8' },
-      'database-url': {
-        type: 'string',
-        default: process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test',
-      },
+      'database-url': databaseUrlOption,
     },
   })
   const stories = Number(values.stories)
