@@ -22,6 +22,7 @@ import { requestIdFrom } from './platform/http/request-id.ts'
 import { API_SECURITY_HEADERS, securityHeadersPlugin } from './platform/http/security-headers.ts'
 import { installValidators, normalizeRequestText } from './platform/http/validation.ts'
 import { metricsPlugin } from './platform/observability/metrics.ts'
+import { deferredChildLogger } from './platform/observability/request-logger.ts'
 import { rateLimitPlugin } from './platform/ratelimit/plugin.ts'
 
 /** Builds the HTTP API on an opened platform; one file shows every mounted prefix. */
@@ -32,6 +33,8 @@ export async function buildApp(platform: Platform): Promise<FastifyInstance> {
     genReqId: requestIdFrom,
     // One access line per request is written by the metrics plugin instead.
     logController: new LogController({ disableRequestLogging: true }),
+    // request.log is made only when a request writes a line (request-logger.ts).
+    childLoggerFactory: deferredChildLogger,
     bodyLimit: ctx.config.BODY_LIMIT_BYTES,
     trustProxy: trustedProxies(ctx.config),
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },

@@ -225,7 +225,11 @@ describe('request ids, headers and CORS', () => {
       assert.equal(res.headers['x-content-type-options'], 'nosniff')
       assert.match(String(res.headers['content-security-policy']), /default-src 'none'/)
       assert.ok(res.headers['strict-transport-security'])
-      assert.equal(res.headers['x-frame-options'], 'SAMEORIGIN')
+      assert.equal(res.headers['x-frame-options'], 'DENY')
+      assert.equal(res.headers['referrer-policy'], 'no-referrer')
+      // Headers that only mean something for HTML documents are not sent with JSON.
+      assert.equal(res.headers['x-xss-protection'], undefined)
+      assert.equal(res.headers['cross-origin-opener-policy'], undefined)
     }
   })
 

@@ -47,4 +47,6 @@ test('/docs serves the API reference page', async () => {
   assert.match(String(page.headers['content-security-policy']), /script-src 'self' 'unsafe-inline'/)
   assert.doesNotMatch(String(page.headers['content-security-policy']), /default-src 'none'/)
   assert.equal(page.headers['x-content-type-options'], 'nosniff')
+  // An HTML document gets helmet's document headers too.
+  assert.equal(page.headers['cross-origin-opener-policy'], 'same-origin')
 })

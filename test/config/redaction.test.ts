@@ -4,7 +4,21 @@ import { test } from 'node:test'
 import pino from 'pino'
 import { effectiveSettings, REDACTED } from '../../src/config/describe.ts'
 import { secretSettingNames, settingNames } from '../../src/config/settings.ts'
-import { loggerOptions, withoutRedaction } from '../../src/platform/observability/logger.ts'
+import { accessLogger } from '../../src/platform/observability/access-log.ts'
+import { loggerOptions } from '../../src/platform/observability/logger.ts'
+import { deferredChildLogger } from '../../src/platform/observability/request-logger.ts'
+
+/** A destination that parses each JSON line written to it. */
+function jsonLines() {
+  const lines: Array<Record<string, unknown>> = []
+  const sink = new Writable({
+    write(chunk, _encoding, done) {
+      for (const line of String(chunk).split('\n').filter(Boolean)) lines.push(JSON.parse(line))
+      done()
+    },
+  })
+  return { lines, sink }
+}
 
 const sampleValue = (name: string) => `value-of-${name.toLowerCase()}-5e1d`
 
@@ -35,23 +49,67 @@ test('logs redact every secret setting wherever a config object is logged', () =
     assert.ok(!output.includes(sampleValue(name)), `${name} leaked into logs`)
 })
 
-test('the access logger shares the destination, level and bindings, and only it skips redaction', () => {
-  const lines: Array<Record<string, unknown>> = []
-  const sink = new Writable({
-    write(chunk, _encoding, done) {
-      for (const line of String(chunk).split('\n').filter(Boolean)) lines.push(JSON.parse(line))
-      done()
-    },
-  })
+test('access lines share the destination, level and bindings of the logger, in its shape', () => {
+  const { lines, sink } = jsonLines()
   const log = pino(loggerOptions('info'), sink).child({ process: 'api' })
-  const access = withoutRedaction(log)
-  access.info({ reqId: 'r1', path: '/v1/stories', status: 200 }, 'request completed')
-  access.debug('below the level')
-  log.info({ headers: { authorization: 'Bearer secret-token' } }, 'a line that needs redaction')
+  const entry = {
+    reqId: 'r1',
+    method: 'GET',
+    route: '/v1/stories/:id',
+    // Quotes, a backslash and a control character stay inside one JSON string.
+    path: '/v1/stories/"x\\y\u0001',
+    status: 200,
+    durationMs: 1.25,
+    ip: '203.0.113.9',
+  }
+  const access = accessLogger(log)
+  access(entry)
+  log.info(entry, 'request completed')
   assert.equal(lines.length, 2)
+  const [written, byPino] = lines as [Record<string, unknown>, Record<string, unknown>]
+  // The same fields in the same order as pino's own line for them; only the time differs.
+  assert.deepEqual(Object.keys(written), Object.keys(byPino))
+  assert.deepEqual({ ...written, time: 0 }, { ...byPino, time: 0 })
+  assert.ok(!Number.isNaN(Date.parse(String(written.time))))
+  assert.equal(written.process, 'api')
+
+  log.level = 'warn'
+  access(entry)
+  assert.equal(lines.length, 2, 'no access line below its level')
+})
+
+test('a request that logs nothing makes no child logger; one that logs gets the request id', () => {
+  const { lines, sink } = jsonLines()
+  const log = pino(loggerOptions('info'), sink)
+  let children = 0
+  const child = log.child.bind(log)
+  log.child = ((...args: Parameters<typeof child>) => {
+    children++
+    return child(...args)
+  }) as typeof log.child
+  const requestLog = deferredChildLogger.call(null as never, log, { reqId: 'r7' }, {}, null as never)
+  requestLog.debug('below the level')
+  assert.equal(children, 0)
+  assert.equal(requestLog.level, 'info')
+  requestLog.warn({ headers: { authorization: 'Bearer secret-token' } }, 'something odd')
+  requestLog.info('and more')
+  assert.equal(children, 1, 'one child, made on the first line written')
   assert.deepEqual(
-    [lines[0]!.process, lines[0]!.reqId, lines[0]!.path, lines[0]!.msg],
-    ['api', 'r1', '/v1/stories', 'request completed'],
+    lines.map((line) => [line.reqId, line.msg]),
+    [
+      ['r7', 'something odd'],
+      ['r7', 'and more'],
+    ],
   )
-  assert.deepEqual(lines[1]!.headers, { authorization: '[redacted]' })
+  assert.deepEqual(lines[0]!.headers, { authorization: '[redacted]' })
+  // A route's own level is honoured: pino's child at once.
+  const debugLog = deferredChildLogger.call(
+    null as never,
+    log,
+    { reqId: 'r8' },
+    { level: 'debug' },
+    null as never,
+  )
+  debugLog.debug('now written')
+  assert.equal(lines.at(-1)!.msg, 'now written')
 })

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import type { Logger } from 'pino'
 import { Counter, collectDefaultMetrics, Histogram, type Metric, Registry } from 'prom-client'
-import { withoutRedaction } from './logger.ts'
+import { accessLogger } from './access-log.ts'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -55,24 +55,21 @@ export const metricsPlugin = fp(
     app.decorate('countRefused', (status: number, method = '-') =>
       childrenOf(method, 'unparsed', status).count.inc(),
     )
-    const access = withoutRedaction(app.log as Logger)
+    const access = accessLogger(app.log as Logger)
     app.addHook('onResponse', (request, reply, done) => {
       const route = request.routeOptions.url ?? 'unmatched'
       const child = childrenOf(request.method, route, reply.statusCode)
       child.count.inc()
       child.time.observe(reply.elapsedTime / 1000)
-      access.info(
-        {
-          reqId: request.id,
-          method: request.method,
-          route,
-          path: request.url.split('?')[0],
-          status: reply.statusCode,
-          durationMs: Math.round(reply.elapsedTime * 100) / 100,
-          ip: request.ip,
-        },
-        'request completed',
-      )
+      access({
+        reqId: request.id,
+        method: request.method,
+        route,
+        path: request.url.split('?')[0]!,
+        status: reply.statusCode,
+        durationMs: Math.round(reply.elapsedTime * 100) / 100,
+        ip: request.ip,
+      })
       done()
     })
 
