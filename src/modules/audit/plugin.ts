@@ -3,6 +3,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { Gauge } from 'prom-client'
 import { AppError } from '../../platform/http/errors.ts'
+import { routeOf } from '../../platform/http/route-of.ts'
 import { type AggregatedEvent, createAggregator } from './aggregate.ts'
 import { auditKey } from './chain.ts'
 import { canRewriteAuditLog } from './privileges.ts'
@@ -119,7 +120,7 @@ function registerHooks(app: FastifyInstance, api: AuditApi) {
       done()
       return
     }
-    const reason = request.routeOptions.url ?? 'unmatched'
+    const reason = routeOf(request).url ?? 'unmatched'
     const actor = request.principal ? actorOf(request.principal) : undefined
     const event = {
       action: 'ratelimit.blocked',
@@ -135,7 +136,7 @@ function registerHooks(app: FastifyInstance, api: AuditApi) {
 }
 
 function denial(request: FastifyRequest, error: AppError): AuditEvent {
-  const route = request.routeOptions.url ?? 'unmatched'
+  const route = routeOf(request).url ?? 'unmatched'
   return {
     action: 'authz.denied',
     outcome: 'denied',

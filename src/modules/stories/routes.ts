@@ -1,7 +1,10 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import type { FastifyReply, FastifyRequest } from 'fastify'
 import { Type } from 'typebox'
 import { Page, withErrors } from '../../platform/http/schema-helpers.ts'
 import { parseIdempotencyKey, requestHash } from '../../platform/idempotency/idempotency.ts'
+import { isPromise, type MaybePromise } from '../../platform/maybe-promise.ts'
+import type { StoryRow } from './queries.ts'
 import {
   AuthorStoriesParams,
   AuthorStoriesQuery,
@@ -35,10 +38,39 @@ function matchesAny(header: string | undefined, etag: string): boolean {
 }
 const StoryPage = Page(StoryListItem)
 
+/** Sends a story with its ETag, or 304 when If-None-Match names it. */
+function sendStory(ifNoneMatch: string | undefined, reply: FastifyReply, row: StoryRow): void {
+  const representation = representationOf(row)
+  const { story, etag } = representation
+  reply.header('etag', etag)
+  // Drafts and own stories vary by who asks; published stories are public.
+  reply.header(
+    'cache-control',
+    story.status === 'published' ? 'public, max-age=0, must-revalidate' : 'private, no-cache',
+  )
+  if (matchesAny(ifNoneMatch, etag)) {
+    reply.code(304).send(null)
+    return
+  }
+  // Serialized by this route's response schema, once per cached row: a JSON string
+  // with a JSON content type is sent as it is.
+  representation.json ??= reply.serialize(story) as string
+  reply.type('application/json; charset=utf-8').send(representation.json)
+}
+
 /** Mounted at /v1/stories. */
 export const storyRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const { ctx } = app
   const views = createViewCounter(ctx)
+
+  /** A published story read by someone other than its author counts as a view. */
+  const countView = (request: FastifyRequest, row: StoryRow): MaybePromise<void> => {
+    if (row.status !== 'published' || row.authorId === request.principal?.profileId) return undefined
+    return views.record(
+      row.id,
+      readerKey(request.principal?.subject, request.ip, request.headers['user-agent']),
+    )
+  }
 
   app.get(
     '/',
@@ -90,28 +122,16 @@ export const storyRoutes: FastifyPluginAsyncTypebox = async (app) => {
         response: withErrors({ 200: Story, 304: Type.Null({ description: 'Not modified' }) }),
       },
     },
-    async (request, reply) => {
-      const row = await getStory(ctx, request.principal, request.params.id)
-      if (row.status === 'published' && row.authorId !== request.principal?.profileId) {
-        const reader = readerKey(request.principal?.subject, request.ip, request.headers['user-agent'])
-        await views.record(row.id, reader)
+    // Callback style: a story in the local cache is answered without a promise (the
+    // hot path; see maybe-promise.ts); a miss or a first view continues when it settles.
+    (request, reply) => {
+      const respond = (row: StoryRow): MaybePromise<void> => {
+        const send = () => sendStory(request.headers['if-none-match'], reply, row)
+        const counted = countView(request, row)
+        return isPromise(counted) ? counted.then(send) : send()
       }
-      const representation = representationOf(row)
-      const { story, etag } = representation
-      reply.header('etag', etag)
-      // Drafts and own stories vary by who asks; published stories are public.
-      reply.header(
-        'cache-control',
-        story.status === 'published' ? 'public, max-age=0, must-revalidate' : 'private, no-cache',
-      )
-      if (matchesAny(request.headers['if-none-match'], etag)) return reply.code(304).send(null)
-      // Serialized by this route's response schema, once per cached row: a JSON string
-      // with a JSON content type is sent as it is.
-      representation.json ??= reply.serialize(story) as string
-      // Typed as the schema's Story; Fastify sends a JSON string untouched.
-      return reply
-        .type('application/json; charset=utf-8')
-        .send(representation.json as unknown as typeof story)
+      const row = getStory(ctx, request.principal, request.params.id)
+      return isPromise(row) ? row.then(respond) : respond(row)
     },
   )
 

@@ -6,6 +6,7 @@ import type { DbOrTx } from '../../platform/db/database.ts'
 import { AppError } from '../../platform/http/errors.ts'
 import { type IdempotentResult, runIdempotent } from '../../platform/idempotency/idempotency.ts'
 import { addToOutbox } from '../../platform/jobs/index.ts'
+import { isPromise, type MaybePromise } from '../../platform/maybe-promise.ts'
 import {
   type AuditEvent,
   actorOf,
@@ -152,11 +153,15 @@ export function versionFromIfMatch(header: string): number | undefined {
   return Number(match[1])
 }
 
-export async function getStory(deps: Deps, principal: Principal | null, id: string): Promise<StoryRow> {
+/** A story `principal` may read; without a promise when it is in the local cache. */
+export function getStory(deps: Deps, principal: Principal | null, id: string): MaybePromise<StoryRow> {
   // Drafts are never stored (storyCaching), so canRead always sees a fresh draft row.
-  const row = await deps.cache.getOrLoad('story', id, () => findStory(deps.db, id), storyCaching)
-  if (!row || !canRead(row, principal)) throw notFound(id)
-  return row
+  const row = deps.cache.getOrLoad('story', id, () => findStory(deps.db, id), storyCaching)
+  const readable = (found: StoryRow | undefined): StoryRow => {
+    if (!found || !canRead(found, principal)) throw notFound(id)
+    return found
+  }
+  return isPromise(row) ? row.then(readable) : readable(row)
 }
 
 /**

@@ -5,6 +5,7 @@ import type { AppContext } from '../../platform/context.ts'
 import { inTransaction } from '../../platform/db/transaction.ts'
 import { claimCounterBatch, purgeCounterBatches } from '../../platform/jobs/counters.ts'
 import type { JobDefinition } from '../../platform/jobs/index.ts'
+import type { MaybePromise } from '../../platform/maybe-promise.ts'
 import { addStoryViews } from './queries.ts'
 
 export const FLUSH_VIEWS_JOB = 'stories.flush-views'
@@ -18,7 +19,8 @@ const COUNTERS = 'story-views'
  * a write. Counts reach the database within about that interval.
  */
 export interface ViewCounter {
-  record(storyId: string, reader: string): Promise<void>
+  /** Nothing to wait for (no promise) when this instance already counted the reader lately. */
+  record(storyId: string, reader: string): MaybePromise<void>
 }
 
 /** Readers seen lately: a returning reader's key is looked up, not hashed again on every read. */
@@ -40,16 +42,18 @@ export function createViewCounter(ctx: Pick<AppContext, 'cache' | 'jobs' | 'log'
   // Dedupe keys this instance knows are set, until just before they lapse: a reader's
   // repeated reads (the cached hot path) then cost no Redis round trip each.
   const known = new LRUCache<string, true>({ max: 100_000, ttlAutopurge: false })
+  const count = async (key: string, storyId: string) => {
+    const first = await ctx.cache.setIfAbsent(key, '1', TTL.storyViewDedupeS)
+    const leftMs = first ? TTL.storyViewDedupeS * 1000 : await ctx.cache.ttlMs(key)
+    if (leftMs !== undefined && leftMs > 1000) known.set(key, true, { ttl: leftMs - 1000 })
+    if (!first) return
+    // A view is not worth failing a read over.
+    await counters.add(storyId, 1).catch((err) => ctx.log.warn({ err }, 'view not counted'))
+  }
   return {
-    async record(storyId, reader) {
+    record(storyId, reader) {
       const key = cacheKeys.storyView(storyId, reader)
-      if (known.has(key)) return
-      const first = await ctx.cache.setIfAbsent(key, '1', TTL.storyViewDedupeS)
-      const leftMs = first ? TTL.storyViewDedupeS * 1000 : await ctx.cache.ttlMs(key)
-      if (leftMs !== undefined && leftMs > 1000) known.set(key, true, { ttl: leftMs - 1000 })
-      if (!first) return
-      // A view is not worth failing a read over.
-      await counters.add(storyId, 1).catch((err) => ctx.log.warn({ err }, 'view not counted'))
+      return known.has(key) ? undefined : count(key, storyId)
     },
   }
 }

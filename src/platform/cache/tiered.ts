@@ -1,5 +1,6 @@
 import { LRUCache } from 'lru-cache'
 import type { Logger } from 'pino'
+import type { MaybePromise } from '../maybe-promise.ts'
 import { type CacheKind, cacheKinds, TTL } from './keys.ts'
 import type { CacheMetrics } from './metrics.ts'
 import type { Invalidation, SharedTier } from './shared-tier.ts'
@@ -13,7 +14,11 @@ export interface LoadOptions<T> {
 
 /** Two tiers: an in-process LRU in front of Redis (memory only in the embedded default). */
 export interface ObjectCache {
-  getOrLoad<T>(kind: CacheKind, id: string, load: () => Promise<T>, options?: LoadOptions<T>): Promise<T>
+  /**
+   * The value of a local hit itself, without a promise (the hot path: a promise and its
+   * microtask cost more than the lookup); a promise otherwise.
+   */
+  getOrLoad<T>(kind: CacheKind, id: string, load: () => Promise<T>, options?: LoadOptions<T>): MaybePromise<T>
   /** Drops one entry on every instance; resolves once Redis and the other instances were told. */
   invalidate(kind: CacheKind, id: string): Promise<void>
   /** `invalidate` for many ids of one kind: one Redis round trip and one message. */
@@ -52,6 +57,8 @@ export class TieredCache implements ObjectCache {
   readonly #local: LRUCache<string, object>
   readonly #gens = new Map<CacheKind, number>()
   readonly #inflight = new Map<string, Flight>()
+  /** The local-hit counter of each kind, resolved once (prom-client hashes a label object per call). */
+  readonly #localHitCounters = new Map<CacheKind, { inc(): void }>()
   #sharedReady = false
   #missedInvalidation = false
 
@@ -74,6 +81,15 @@ export class TieredCache implements ObjectCache {
     return this.#o.enabled && (this.#o.shared === undefined || this.#sharedReady)
   }
 
+  #localHits(kind: CacheKind): { inc(): void } {
+    let counter = this.#localHitCounters.get(kind)
+    if (counter === undefined) {
+      counter = this.#o.metrics.hits.labels({ kind, tier: 'local' })
+      this.#localHitCounters.set(kind, counter)
+    }
+    return counter
+  }
+
   #key(kind: CacheKind, id: string): string {
     return `${kind}:${this.#gens.get(kind) ?? 0}:${id}`
   }
@@ -83,7 +99,7 @@ export class TieredCache implements ObjectCache {
     id: string,
     load: () => Promise<T>,
     options: LoadOptions<T> = {},
-  ): Promise<T> {
+  ): MaybePromise<T> {
     if (!this.#usable()) {
       this.#o.metrics.misses.inc({ kind, reason: 'bypass' })
       return load()
@@ -91,8 +107,8 @@ export class TieredCache implements ObjectCache {
     const key = this.#key(kind, id)
     const hit = this.#local.get(key)
     if (hit !== undefined) {
-      this.#o.metrics.hits.inc({ kind, tier: 'local' })
-      return Promise.resolve((hit as { v: T }).v)
+      this.#localHits(kind).inc()
+      return (hit as { v: T }).v
     }
     const flying = this.#inflight.get(key)
     if (flying) {

@@ -4,6 +4,7 @@ import { Counter } from 'prom-client'
 import { Deadline } from '../deadline.ts'
 import { type RequestScope, runInScope } from '../request-scope.ts'
 import { AppError } from './errors.ts'
+import { routeOf } from './route-of.ts'
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -48,7 +49,7 @@ export const deadlinePlugin = fp<{ timeoutMs: number }>(
       if (reply.sent || responding.has(request)) return
       const error = new AppError('timeout', `No response within ${ms} ms`)
       deadline.abort(error)
-      timeouts.inc({ method: request.method, route: request.routeOptions.url ?? 'unmatched' })
+      timeouts.inc({ method: request.method, route: routeOf(request).url ?? 'unmatched' })
       // Runs from a timer: a throw here would be an uncaught exception.
       try {
         if (reply.raw.headersSent) reply.raw.destroy(error)
@@ -67,7 +68,7 @@ export const deadlinePlugin = fp<{ timeoutMs: number }>(
       },
     })
     app.addHook('onRequest', (request, reply, done) => {
-      const ms = request.routeOptions.config?.timeoutMs ?? options.timeoutMs
+      const ms = routeOf(request).config?.timeoutMs ?? options.timeoutMs
       const deadline = new Deadline()
       request.requestScope = { deadline, request }
       const timer = setTimeout(expire, ms, request, reply, deadline, ms)

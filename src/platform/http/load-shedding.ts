@@ -5,6 +5,7 @@ import fp from 'fastify-plugin'
 import { Counter } from 'prom-client'
 import type { Config } from '../../config/schema.ts'
 import { AppError } from './errors.ts'
+import { routeOf } from './route-of.ts'
 
 export type SheddingSettings = Pick<
   Config,
@@ -54,7 +55,7 @@ export const loadSheddingPlugin = fp<{ settings: SheddingSettings }>(
       maxRssBytes: settings.SHED_MAX_RSS_BYTES,
       sampleInterval: settings.SHED_SAMPLE_INTERVAL_MS,
       pressureHandler: (request: FastifyRequest, _reply: unknown, type: string) => {
-        if (!armed || EXEMPT_ROUTES.has(request.routeOptions.url ?? '')) return undefined
+        if (!armed || EXEMPT_ROUTES.has(routeOf(request).url ?? '')) return undefined
         shed.inc({ reason: type })
         return Promise.reject(
           new AppError('service_unavailable', 'The server is overloaded; retry later', {

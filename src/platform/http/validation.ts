@@ -2,6 +2,7 @@ import { Ajv, type Options } from 'ajv'
 import addFormats from 'ajv-formats'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { AppError, type FieldError } from './errors.ts'
+import { routeOf } from './route-of.ts'
 
 const common: Options = { allErrors: true, useDefaults: true, strict: false, removeAdditional: false }
 
@@ -92,7 +93,7 @@ const isEmptyBody = (body: unknown) =>
  * An empty object or `null` is accepted, as some clients always send one.
  */
 function refuseUnexpectedBody(request: FastifyRequest): void {
-  if (request.is404 || request.routeOptions.schema?.body !== undefined || isEmptyBody(request.body)) return
+  if (request.is404 || routeOf(request).schema?.body !== undefined || isEmptyBody(request.body)) return
   const fields =
     typeof request.body === 'object' && !Array.isArray(request.body)
       ? Object.keys(request.body as object).map((name) => ({

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import type { Logger } from 'pino'
 import { Counter, collectDefaultMetrics, Histogram, type Metric, Registry } from 'prom-client'
+import { routeOf } from '../http/route-of.ts'
 import { accessLogger } from './access-log.ts'
 
 declare module 'fastify' {
@@ -57,7 +58,7 @@ export const metricsPlugin = fp(
     )
     const access = accessLogger(app.log as Logger)
     app.addHook('onResponse', (request, reply, done) => {
-      const route = request.routeOptions.url ?? 'unmatched'
+      const route = routeOf(request).url ?? 'unmatched'
       const child = childrenOf(request.method, route, reply.statusCode)
       child.count.inc()
       child.time.observe(reply.elapsedTime / 1000)

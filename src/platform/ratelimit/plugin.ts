@@ -3,6 +3,7 @@ import fp from 'fastify-plugin'
 import { Counter, Gauge } from 'prom-client'
 import type { RedisLink } from '../cache/redis.ts'
 import { AppError } from '../http/errors.ts'
+import { routeOf } from '../http/route-of.ts'
 import { isPromise } from '../maybe-promise.ts'
 import { clientBucket } from './client-key.ts'
 import { type Decision, Limiter } from './limiter.ts'
@@ -107,7 +108,7 @@ export const rateLimitPlugin = fp<RateLimitOptions>(
       request.rateLimit = shown
       applyHeaders(reply, shown)
       if (d.allowed) return undefined
-      const route = request.routeOptions.url ?? 'unmatched'
+      const route = routeOf(request).url ?? 'unmatched'
       options.onBlocked?.({
         limitClass: cls,
         route,
@@ -133,14 +134,14 @@ export const rateLimitPlugin = fp<RateLimitOptions>(
     }
 
     app.addHook('onRequest', (request, reply, done) => {
-      const route = request.routeOptions.url
+      const route = routeOf(request).url
       if (route !== undefined && exempt.has(route)) done()
       else enforce(request, reply, 'ip', clientBucket(request.ip), done)
     })
     app.addHook('preHandler', (request, reply, done) => {
       const principal = request.principal
       // Routes without a template (404s) were counted by `ip` alone.
-      const route = request.routeOptions.url
+      const route = routeOf(request).url
       if (!principal || principal.isAdmin || route === undefined || exempt.has(route)) done()
       else enforce(request, reply, routeClass(request.method, route, expensive), principal.subject, done)
     })

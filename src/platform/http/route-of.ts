@@ -1,0 +1,16 @@
+import type { FastifyRequest } from 'fastify'
+
+type RouteOptions = FastifyRequest['routeOptions']
+
+const ROUTE = Symbol('inkwell.routeOptions')
+
+/**
+ * `request.routeOptions`, read once per request. Fastify 5 builds that object anew on
+ * every read (a dozen fields and a router lookup), and the hooks of one request (rate
+ * limits, deadline, metrics, audit, validation) read it about six times.
+ */
+export function routeOf(request: FastifyRequest): Readonly<RouteOptions> {
+  const held = request as unknown as { [ROUTE]?: RouteOptions }
+  held[ROUTE] ??= request.routeOptions
+  return held[ROUTE]
+}
