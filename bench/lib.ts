@@ -2,8 +2,10 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { once } from 'node:events'
+import { closeSync, mkdtempSync, openSync, readSync, rmSync, statSync } from 'node:fs'
 import { createRequire } from 'node:module'
-import { resolve } from 'node:path'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
 import pg from 'pg'
 
 export const root = resolve(import.meta.dirname, '..')
@@ -68,27 +70,31 @@ export interface ServerProcess {
   stop(): Promise<void>
 }
 
-/** Starts a server script (node, not npm) and waits for its "listening at" line. */
+/**
+ * Starts a server script (node, not npm) and waits for its "listening at" line. Its
+ * output goes to a file, not a pipe to this process: this process is also the load
+ * generator, and reading a server's access log (one line per request) would take
+ * load-generator CPU from the servers that log, and none from those that do not.
+ */
 export async function startProcess(script: string, env: Record<string, string>): Promise<ServerProcess> {
+  const dir = mkdtempSync(join(tmpdir(), 'inkwell-bench-log-'))
+  const logFile = join(dir, 'server.log')
+  const fd = openSync(logFile, 'w')
   const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', script], {
     cwd: root,
     env: { ...process.env, HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'warn', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: ['ignore', fd, fd],
   })
-  let output = ''
-  // Keep the start-up output, then only the last chunks (a server at info level logs every
-  // request), shown if the server dies while it is being measured.
-  const tail: Buffer[] = []
-  const onData = (d: Buffer) => {
-    if (output.length < 1_000_000) output += d
-    tail.push(d)
-    if (tail.length > 4) tail.shift()
+  closeSync(fd)
+  const head = () => readPart(logFile, 0, 64 * 1024)
+  const tail = () => {
+    const size = statSync(logFile, { throwIfNoEntry: false })?.size ?? 0
+    return readPart(logFile, Math.max(0, size - 4096), 4096)
   }
-  child.stdout!.on('data', onData)
-  child.stderr!.on('data', onData)
+  const removeLog = () => rmSync(dir, { recursive: true, force: true })
   const baseUrl = await new Promise<string>((done, fail) => {
     const timer = setInterval(() => {
-      const match = /listening at (http:\/\/127\.0\.0\.1:\d+)/i.exec(output)
+      const match = /listening at (http:\/\/127\.0\.0\.1:\d+)/i.exec(head())
       if (match) {
         clearInterval(timer)
         done(match[1]!)
@@ -96,22 +102,39 @@ export async function startProcess(script: string, env: Record<string, string>):
     }, 50)
     child.once('exit', (code) => {
       clearInterval(timer)
+      const output = head()
+      removeLog()
       fail(new Error(`${script} exited with ${code}:\n${output}`))
     })
   })
   let stopping = false
   child.once('exit', (code, signal) => {
-    if (!stopping)
-      process.stderr.write(`${script} exited (${code ?? signal}) while running:\n${Buffer.concat(tail)}\n`)
+    if (!stopping) {
+      process.stderr.write(`${script} exited (${code ?? signal}) while running:\n${tail()}\n`)
+      removeLog()
+    }
   })
   return {
     baseUrl,
     async stop() {
       stopping = true
-      if (child.exitCode !== null || child.signalCode !== null) return
-      child.kill('SIGTERM')
-      await once(child, 'exit')
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGTERM')
+        await once(child, 'exit')
+      }
+      removeLog()
     },
+  }
+}
+
+/** Up to `length` bytes of `file` from `offset`, as text. */
+function readPart(file: string, offset: number, length: number): string {
+  const fd = openSync(file, 'r')
+  try {
+    const buffer = Buffer.alloc(length)
+    return buffer.subarray(0, readSync(fd, buffer, 0, length, offset)).toString()
+  } finally {
+    closeSync(fd)
   }
 }
 
