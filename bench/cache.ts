@@ -143,12 +143,16 @@ export async function run(args: string[]): Promise<void> {
     servers.push(bare)
 
     const scenarios = [
-      { name: `(a) bare Fastify, fixed ${body.length}-byte JSON`, url: `${bare.baseUrl}/stories/${id}` },
-      { name: '(b) Inkwell, cache on, rate limits off', url: `${cached.baseUrl}${path}` },
-      { name: '(c) Inkwell, cache on, rate limits on', url: `${limited.baseUrl}${path}` },
-      { name: '(d) Inkwell, cache off (database)', url: `${uncached.baseUrl}${path}` },
+      {
+        name: `(a) bare Fastify, fixed ${body.length}-byte JSON`,
+        url: `${bare.baseUrl}/stories/${id}`,
+        server: bare,
+      },
+      { name: '(b) Inkwell, cache on, rate limits off', url: `${cached.baseUrl}${path}`, server: cached },
+      { name: '(c) Inkwell, cache on, rate limits on', url: `${limited.baseUrl}${path}`, server: limited },
+      { name: '(d) Inkwell, cache off (database)', url: `${uncached.baseUrl}${path}`, server: uncached },
       // The floor of Inkwell's per-request pipeline (hooks, headers, metrics, access log).
-      { name: '(e) Inkwell GET /healthz, rate limits off', url: `${cached.baseUrl}/healthz` },
+      { name: '(e) Inkwell GET /healthz, rate limits off', url: `${cached.baseUrl}/healthz`, server: cached },
     ]
     process.stderr.write('warming up…\n')
     for (const s of scenarios) await load(s.url, { connections, seconds: 2, headers })
@@ -157,7 +161,7 @@ export async function run(args: string[]): Promise<void> {
       process.stderr.write(`round ${round} of ${rounds}…\n`)
       for (const [i, s] of scenarios.entries())
         results[i]!.push(
-          await load(s.url, { connections, seconds, headers }).catch((err: Error) => {
+          await load(s.url, { connections, seconds, headers, server: s.server }).catch((err: Error) => {
             throw new Error(`${s.name}: ${err.message}`)
           }),
         )
@@ -189,6 +193,10 @@ export async function run(args: string[]): Promise<void> {
     console.log(`uncached / cached (d/b):        ${ratio(rps(d), rps(b))}`)
     console.log(`healthz / bare (e/a):           ${ratio(rps(e), rps(a))}`)
     console.log(`cached story / healthz (b/e):   ${ratio(rps(b), rps(e))}`)
+    if (a.cpuUsPerRequest !== undefined && b.cpuUsPerRequest !== undefined)
+      console.log(
+        `CPU per request, bare / cached: ${ratio(a.cpuUsPerRequest, b.cpuUsPerRequest)}   (the rate ratio if each server had a core to itself)`,
+      )
     console.log(`\nstory cache hit rate (b): ${await cacheReport(cached)}`)
     console.log(`story cache hit rate (c): ${await cacheReport(limited)}`)
     console.log(`story cache hit rate (d): ${await cacheReport(uncached)}`)

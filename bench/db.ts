@@ -100,7 +100,7 @@ export async function run(args: string[]): Promise<void> {
     await load(`${bare.baseUrl}/stories/${id}`, { connections, seconds: 2 })
     results.push([
       'bare Fastify, same query and pool',
-      await load(`${bare.baseUrl}/stories/${id}`, { connections, seconds }),
+      await load(`${bare.baseUrl}/stories/${id}`, { connections, seconds, server: bare }),
     ])
     await bare.stop()
 
@@ -119,7 +119,7 @@ export async function run(args: string[]): Promise<void> {
     await load(`${inkwell.baseUrl}/v1/stories/${id}`, { connections, seconds: 2, headers })
     results.push([
       'Inkwell GET /v1/stories/:id (hot token)',
-      await load(`${inkwell.baseUrl}/v1/stories/${id}`, { connections, seconds, headers }),
+      await load(`${inkwell.baseUrl}/v1/stories/${id}`, { connections, seconds, headers, server: inkwell }),
     ])
     await inkwell.stop()
 
@@ -131,6 +131,10 @@ export async function run(args: string[]): Promise<void> {
     console.log(
       `\nInkwell / bare Fastify: ${ratio(inkwellResult.requests.average, bareResult.requests.average)}`,
     )
+    if (bareResult.cpuUsPerRequest !== undefined && inkwellResult.cpuUsPerRequest !== undefined)
+      console.log(
+        `CPU per request, bare / Inkwell: ${ratio(bareResult.cpuUsPerRequest, inkwellResult.cpuUsPerRequest)}`,
+      )
     console.log(`bare Fastify / pgbench: ${ratio(bareResult.requests.average, tps)}`)
     console.log(`Inkwell / pgbench:      ${ratio(inkwellResult.requests.average, tps)}`)
     console.log(

@@ -1,8 +1,8 @@
 // Shared plumbing of the load scenarios: scratch databases, server processes, autocannon.
-import { type ChildProcess, spawn } from 'node:child_process'
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { once } from 'node:events'
-import { closeSync, mkdtempSync, openSync, readSync, rmSync, statSync } from 'node:fs'
+import { closeSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, statSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
@@ -11,10 +11,15 @@ import pg from 'pg'
 export const root = resolve(import.meta.dirname, '..')
 
 export interface LoadResult {
-  requests: { average: number }
+  requests: { average: number; total: number }
   latency: { average: number; p50: number; p99: number }
   non2xx: number
   errors: number
+  /**
+   * CPU time of the server's main thread per request, in µs, when the server was given:
+   * steadier than req/s on a small, noisy machine, and free of the load generator's share.
+   */
+  cpuUsPerRequest?: number
 }
 
 type Autocannon = (options: {
@@ -25,23 +30,56 @@ type Autocannon = (options: {
 }) => Promise<LoadResult>
 const autocannon = createRequire(import.meta.url)('autocannon') as Autocannon
 
-/** Loads `url` for `seconds` from this process; only loopback targets are allowed. */
+/**
+ * Loads `url` for `seconds` from this process; only loopback targets are allowed. With
+ * `server`, the result also has the CPU its main thread spent per request.
+ */
 export async function load(
   url: string,
-  options: { connections: number; seconds: number; headers?: Record<string, string> },
-) {
+  options: {
+    connections: number
+    seconds: number
+    headers?: Record<string, string> | undefined
+    server?: ServerProcess | undefined
+  },
+): Promise<LoadResult> {
   if (!/^http:\/\/127\.0\.0\.1:\d+\//.test(url))
     throw new Error(`refusing to load a non-loopback target: ${url}`)
+  const cpuBefore = options.server?.mainThreadCpuSeconds()
   const result = await autocannon({
     url,
     connections: options.connections,
     duration: options.seconds,
     headers: options.headers,
   })
+  const cpuAfter = options.server?.mainThreadCpuSeconds()
   if (result.errors > 0 || result.non2xx > 0) {
     throw new Error(`${url}: ${result.errors} errors, ${result.non2xx} non-2xx responses`)
   }
+  if (cpuBefore !== undefined && cpuAfter !== undefined && result.requests.total > 0)
+    result.cpuUsPerRequest = ((cpuAfter - cpuBefore) * 1e6) / result.requests.total
   return result
+}
+
+const CLOCK_TICKS_PER_SECOND = (() => {
+  try {
+    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' })) || 100
+  } catch {
+    return 100
+  }
+})()
+
+/** User + system CPU seconds of a process's main thread (Linux /proc); undefined elsewhere. */
+function mainThreadCpuSeconds(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined
+  try {
+    const stat = readFileSync(`/proc/${pid}/task/${pid}/stat`, 'utf8')
+    // Fields after the command name (which may hold spaces), from field 3 on.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND
+  } catch {
+    return undefined
+  }
 }
 
 /** A fresh database on the server of `adminUrl`, dropped by `drop()`. */
@@ -67,6 +105,7 @@ export async function scratchDatabase(adminUrl: string, prefix: string) {
 
 export interface ServerProcess {
   baseUrl: string
+  mainThreadCpuSeconds(): number | undefined
   stop(): Promise<void>
 }
 
@@ -116,6 +155,7 @@ export async function startProcess(script: string, env: Record<string, string>):
   })
   return {
     baseUrl,
+    mainThreadCpuSeconds: () => mainThreadCpuSeconds(child.pid),
     async stop() {
       stopping = true
       if (child.exitCode === null && child.signalCode === null) {
@@ -154,5 +194,7 @@ export function ratio(a: number, b: number): string {
 }
 
 export function row(name: string, r: LoadResult): string {
-  return `${name.padEnd(44)} ${r.requests.average.toFixed(0).padStart(7)} req/s   p50 ${String(r.latency.p50).padStart(4)} ms   p99 ${String(r.latency.p99).padStart(4)} ms`
+  const cpu =
+    r.cpuUsPerRequest === undefined ? '' : `   cpu ${r.cpuUsPerRequest.toFixed(1).padStart(5)} µs/req`
+  return `${name.padEnd(44)} ${r.requests.average.toFixed(0).padStart(7)} req/s   p50 ${String(r.latency.p50).padStart(4)} ms   p99 ${String(r.latency.p99).padStart(4)} ms${cpu}`
 }
