@@ -2,6 +2,7 @@ import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import { sql } from 'drizzle-orm'
 import { rowsOf } from '../src/platform/db/rows.ts'
+import { newRequestId } from '../src/platform/http/request-id.ts'
 import { assertProblem, createUser, publishStory } from './helpers/api.ts'
 import { buildTestApp, unique } from './helpers/app.ts'
 
@@ -215,6 +216,20 @@ describe('request ids, headers and CORS', () => {
     const bad = await app.inject({ method: 'GET', url: '/healthz', headers: { 'x-request-id': 'bad id\nx' } })
     assert.notEqual(bad.headers['x-request-id'], 'bad id\nx')
     assert.match(String(bad.headers['x-request-id']), /^[0-9a-f-]{36}$/)
+  })
+
+  test('generated request ids are UUIDv7s, unique and increasing', () => {
+    const ids = Array.from({ length: 5000 }, () => newRequestId())
+    for (const id of ids)
+      assert.match(id, /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/)
+    assert.equal(new Set(ids).size, ids.length)
+    assert.ok(
+      ids.every((id, i) => i === 0 || id > ids[i - 1]!),
+      'each id sorts after the one before',
+    )
+    // Time-ordered: the first 48 bits are the creation time in ms.
+    const ms = Number.parseInt(ids[0]!.replace(/-/g, '').slice(0, 12), 16)
+    assert.ok(Math.abs(ms - Date.now()) < 60_000)
   })
 
   test('security headers are on every response, errors included', async () => {

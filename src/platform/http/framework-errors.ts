@@ -2,10 +2,10 @@ import { STATUS_CODES } from 'node:http'
 import type { Socket } from 'node:net'
 import type { FastifyError, FastifyReply, FastifyRequest, FastifyServerOptions } from 'fastify'
 import type { Logger } from 'pino'
-import { uuidv7 } from 'uuidv7'
 import { sendProblem } from './error-handler.ts'
 import { AppError, type ErrorCode, errorCatalogue } from './errors.ts'
 import { problemBody } from './problem.ts'
+import { newRequestId } from './request-id.ts'
 
 /** Node's clientError codes, and how each is answered; anything else is a 400. */
 const CLIENT_ERRORS: Record<string, [ErrorCode, string]> = {
@@ -69,7 +69,7 @@ export function frameworkErrorHandlers(
       }
       const [code, detail] = CLIENT_ERRORS[error.code ?? ''] ?? MALFORMED
       const { status } = errorCatalogue[code]
-      const requestId = uuidv7()
+      const requestId = newRequestId()
       const body = JSON.stringify(problemBody(code, detail, requestId))
       const headers = {
         ...securityHeaders,
