@@ -63,6 +63,13 @@ export const storyRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const { ctx } = app
   const views = createViewCounter(ctx)
 
+  /** Counts the view, then sends the story (or 304). */
+  function respond(request: FastifyRequest, reply: FastifyReply, row: StoryRow): MaybePromise<void> {
+    const counted = countView(request, row)
+    if (isPromise(counted)) return counted.then(() => sendStory(request.headers['if-none-match'], reply, row))
+    sendStory(request.headers['if-none-match'], reply, row)
+  }
+
   /** A published story read by someone other than its author counts as a view. */
   const countView = (request: FastifyRequest, row: StoryRow): MaybePromise<void> => {
     if (row.status !== 'published' || row.authorId === request.principal?.profileId) return undefined
@@ -124,14 +131,13 @@ export const storyRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     // Callback style: a story in the local cache is answered without a promise (the
     // hot path; see maybe-promise.ts); a miss or a first view continues when it settles.
+    // No named closure is made per request: tsx (esbuild's keepNames) wraps each one
+    // in a call that defines its `name` (about 1 µs per request here in a CPU profile).
     (request, reply) => {
-      const respond = (row: StoryRow): MaybePromise<void> => {
-        const send = () => sendStory(request.headers['if-none-match'], reply, row)
-        const counted = countView(request, row)
-        return isPromise(counted) ? counted.then(send) : send()
-      }
       const row = getStory(ctx, request.principal, request.params.id)
-      return isPromise(row) ? row.then(respond) : respond(row)
+      return isPromise(row)
+        ? row.then((found) => respond(request, reply, found))
+        : respond(request, reply, row)
     },
   )
 

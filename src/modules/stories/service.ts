@@ -157,11 +157,14 @@ export function versionFromIfMatch(header: string): number | undefined {
 export function getStory(deps: Deps, principal: Principal | null, id: string): MaybePromise<StoryRow> {
   // Drafts are never stored (storyCaching), so canRead always sees a fresh draft row.
   const row = deps.cache.getOrLoad('story', id, () => findStory(deps.db, id), storyCaching)
-  const readable = (found: StoryRow | undefined): StoryRow => {
-    if (!found || !canRead(found, principal)) throw notFound(id)
-    return found
-  }
-  return isPromise(row) ? row.then(readable) : readable(row)
+  return isPromise(row)
+    ? row.then((found) => readableOr404(found, principal, id))
+    : readableOr404(row, principal, id)
+}
+
+function readableOr404(row: StoryRow | undefined, principal: Principal | null, id: string): StoryRow {
+  if (!row || !canRead(row, principal)) throw notFound(id)
+  return row
 }
 
 /**
