@@ -57,8 +57,8 @@ export class TieredCache implements ObjectCache {
   readonly #local: LRUCache<string, object>
   readonly #gens = new Map<CacheKind, number>()
   readonly #inflight = new Map<string, Flight>()
-  /** The local-hit counter of each kind, resolved once (prom-client hashes a label object per call). */
-  readonly #localHitCounters = new Map<CacheKind, { inc(): void }>()
+  /** Hit and miss counters by label set, resolved once (prom-client hashes a label object per call). */
+  readonly #counters = new Map<string, { inc(): void }>()
   #sharedReady = false
   #missedInvalidation = false
 
@@ -81,13 +81,21 @@ export class TieredCache implements ObjectCache {
     return this.#o.enabled && (this.#o.shared === undefined || this.#sharedReady)
   }
 
-  #localHits(kind: CacheKind): { inc(): void } {
-    let counter = this.#localHitCounters.get(kind)
+  #hit(kind: CacheKind, tier: 'local' | 'shared' | 'coalesced'): void {
+    this.#count(`hit:${kind}:${tier}`, () => this.#o.metrics.hits.labels({ kind, tier }))
+  }
+
+  #miss(kind: CacheKind, reason: 'absent' | 'bypass'): void {
+    this.#count(`miss:${kind}:${reason}`, () => this.#o.metrics.misses.labels({ kind, reason }))
+  }
+
+  #count(key: string, resolve: () => { inc(): void }): void {
+    let counter = this.#counters.get(key)
     if (counter === undefined) {
-      counter = this.#o.metrics.hits.labels({ kind, tier: 'local' })
-      this.#localHitCounters.set(kind, counter)
+      counter = resolve()
+      this.#counters.set(key, counter)
     }
-    return counter
+    counter.inc()
   }
 
   #key(kind: CacheKind, id: string): string {
@@ -101,18 +109,18 @@ export class TieredCache implements ObjectCache {
     options: LoadOptions<T> = {},
   ): MaybePromise<T> {
     if (!this.#usable()) {
-      this.#o.metrics.misses.inc({ kind, reason: 'bypass' })
+      this.#miss(kind, 'bypass')
       return load()
     }
     const key = this.#key(kind, id)
     const hit = this.#local.get(key)
     if (hit !== undefined) {
-      this.#localHits(kind).inc()
+      this.#hit(kind, 'local')
       return (hit as { v: T }).v
     }
     const flying = this.#inflight.get(key)
     if (flying) {
-      this.#o.metrics.hits.inc({ kind, tier: 'coalesced' })
+      this.#hit(kind, 'coalesced')
       return flying.promise as Promise<T>
     }
     const flight: Flight = { kind, stale: false, promise: Promise.resolve() }
@@ -136,11 +144,11 @@ export class TieredCache implements ObjectCache {
     const seen = shared ? await shared.read(kind, gen, id).catch(() => undefined) : undefined
     if (seen?.value) {
       const value = o.revive ? o.revive(JSON.parse(seen.value)) : (JSON.parse(seen.value) as T)
-      this.#o.metrics.hits.inc({ kind, tier: 'shared' })
+      this.#hit(kind, 'shared')
       if (!f.stale) this.#local.set(key, { v: value }, { ttl: TTL.objects[kind] * 1000 })
       return value
     }
-    this.#o.metrics.misses.inc({ kind, reason: 'absent' })
+    this.#miss(kind, 'absent')
     const endTimer = this.#o.metrics.loads.startTimer({ kind })
     const value = await load()
     endTimer()

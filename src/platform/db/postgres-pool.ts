@@ -56,10 +56,12 @@ function timedClientClass(slowMs: number, log: Logger, role: string): typeof pg.
  */
 function timeCheckouts(pool: pg.Pool, histogram: Histogram<'pool'>, role: string): void {
   const connect = pool.connect.bind(pool)
+  // This pool's series, resolved once: prom-client hashes a label object on every call.
+  const waits = histogram.labels({ pool: role })
   pool.connect = ((
     callback?: (err: Error | undefined, client?: pg.PoolClient, done?: () => void) => void,
   ) => {
-    const stop = histogram.startTimer({ pool: role })
+    const stop = waits.startTimer()
     if (typeof callback === 'function') {
       return connect((err, client, done) => {
         stop()
