@@ -1,6 +1,7 @@
 import { LRUCache } from 'lru-cache'
 import type { Logger } from 'pino'
 import type { MaybePromise } from '../maybe-promise.ts'
+import { labelChildren } from '../observability/label-children.ts'
 import { type CacheKind, cacheKinds, TTL } from './keys.ts'
 import type { CacheMetrics } from './metrics.ts'
 import type { Invalidation, SharedTier } from './shared-tier.ts'
@@ -57,13 +58,18 @@ export class TieredCache implements ObjectCache {
   readonly #local: LRUCache<string, object>
   readonly #gens = new Map<CacheKind, number>()
   readonly #inflight = new Map<string, Flight>()
-  /** Hit and miss counters by label set, resolved once (prom-client hashes a label object per call). */
-  readonly #counters = new Map<string, { inc(): void }>()
   #sharedReady = false
   #missedInvalidation = false
 
+  readonly #hits: (kind: string, tier: string) => { inc(): void }
+  readonly #misses: (kind: string, reason: string) => { inc(): void }
+
   constructor(options: Options) {
     this.#o = options
+    this.#hits = labelChildren((kind, tier) => options.metrics.hits.labels({ kind: kind, tier: tier }))
+    this.#misses = labelChildren((kind, reason) =>
+      options.metrics.misses.labels({ kind: kind, reason: reason }),
+    )
     this.#local = new LRUCache<string, object>({ max: Math.max(1, options.localMax) })
     options.metrics.degraded.set(options.shared ? 1 : 0)
     for (const link of options.shared?.links ?? []) {
@@ -82,20 +88,11 @@ export class TieredCache implements ObjectCache {
   }
 
   #hit(kind: CacheKind, tier: 'local' | 'shared' | 'coalesced'): void {
-    this.#count(`hit:${kind}:${tier}`, () => this.#o.metrics.hits.labels({ kind, tier }))
+    this.#hits(kind, tier).inc()
   }
 
   #miss(kind: CacheKind, reason: 'absent' | 'bypass'): void {
-    this.#count(`miss:${kind}:${reason}`, () => this.#o.metrics.misses.labels({ kind, reason }))
-  }
-
-  #count(key: string, resolve: () => { inc(): void }): void {
-    let counter = this.#counters.get(key)
-    if (counter === undefined) {
-      counter = resolve()
-      this.#counters.set(key, counter)
-    }
-    counter.inc()
+    this.#misses(kind, reason).inc()
   }
 
   #key(kind: CacheKind, id: string): string {

@@ -4,6 +4,7 @@ import type { Logger } from 'pino'
 import { Counter, collectDefaultMetrics, Histogram, type Metric, Registry } from 'prom-client'
 import { routeOf } from '../http/route-of.ts'
 import { accessLogger } from './access-log.ts'
+import { labelChildren } from './label-children.ts'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -40,26 +41,18 @@ export const metricsPlugin = fp(
     })
     app.decorate('metrics', registry)
 
-    // prom-client hashes a label object on every call; the children of each (method,
-    // route template, status) are looked up once. The set is bounded like the labels.
-    const children = new Map<string, { count: Counter.Internal; time: Histogram.Internal<string> }>()
-    const childrenOf = (method: string, route: string, status: number) => {
-      const key = `${method} ${route} ${status}`
-      let child = children.get(key)
-      if (!child) {
-        const labels = { method, route, status: String(status) }
-        child = { count: requests.labels(labels), time: duration.labels(labels) }
-        children.set(key, child)
-      }
-      return child
-    }
+    // The children of each (method, route template, status), resolved once.
+    const childrenOf = labelChildren((method, route, status) => {
+      const labels = { method: method, route: route, status: status }
+      return { count: requests.labels(labels), time: duration.labels(labels) }
+    })
     app.decorate('countRefused', (status: number, method = '-') =>
-      childrenOf(method, 'unparsed', status).count.inc(),
+      childrenOf(method, 'unparsed', String(status)).count.inc(),
     )
     const access = accessLogger(app.log as Logger)
     app.addHook('onResponse', (request, reply, done) => {
       const route = routeOf(request).url ?? 'unmatched'
-      const child = childrenOf(request.method, route, reply.statusCode)
+      const child = childrenOf(request.method, route, String(reply.statusCode))
       child.count.inc()
       child.time.observe(reply.elapsedTime / 1000)
       access({

@@ -5,6 +5,7 @@ import type { RedisLink } from '../cache/redis.ts'
 import { AppError } from '../http/errors.ts'
 import { routeOf } from '../http/route-of.ts'
 import { isPromise } from '../maybe-promise.ts'
+import { labelChildren } from '../observability/label-children.ts'
 import { clientBucket } from './client-key.ts'
 import { type Decision, Limiter } from './limiter.ts'
 import { type LimitClass, type RateLimitSettings, routeClass, routeId, rulesFrom } from './rules.ts'
@@ -101,9 +102,11 @@ export const rateLimitPlugin = fp<RateLimitOptions>(
     )
     app.decorateRequest('rateLimit', null)
 
+    const checks = labelChildren((cls, outcome) => metrics.requests.labels({ class: cls, outcome: outcome }))
+
     /** Takes a token; the error to fail the request with when the limit is reached. */
     function verdict(request: FastifyRequest, reply: FastifyReply, cls: LimitClass, d: Decision) {
-      metrics.requests.inc({ class: cls, outcome: d.allowed ? 'allowed' : 'limited' })
+      checks(cls, d.allowed ? 'allowed' : 'limited').inc()
       const shown = d.allowed ? tighter(request.rateLimit, d) : d
       request.rateLimit = shown
       applyHeaders(reply, shown)
