@@ -54,21 +54,36 @@ async function cacheReport(server: ServerProcess): Promise<string> {
   return `${rate.toFixed(3)}% (hits: local ${local}, shared ${shared}, coalesced ${coalesced}; misses: absent ${absent}, bypass ${bypass})`
 }
 
-async function rateLimitReport(server: ServerProcess, redisUrl: string, prefix: string): Promise<string> {
+/**
+ * The limiter's counters in Redis (`rl:*`, one per class, client and window), read after
+ * each round of (c) and kept by key: a window's counter expires with its window, so one
+ * read at the end of the run could find nothing left of the early rounds.
+ */
+async function readLimiterCounters(
+  redisUrl: string,
+  prefix: string,
+  into: Map<string, number>,
+): Promise<void> {
+  const redis = new Redis(redisUrl)
+  try {
+    for await (const batch of redis.scanStream({ match: `${prefix}rl:*`, count: 1000 })) {
+      for (const key of batch as string[]) {
+        const value = Number((await redis.get(key)) ?? 0)
+        into.set(key, Math.max(value, into.get(key) ?? 0))
+      }
+    }
+  } finally {
+    await redis.quit()
+  }
+}
+
+async function rateLimitReport(server: ServerProcess, counters: Map<string, number>): Promise<string> {
   const text = await (await fetch(`${server.baseUrl}/metrics`)).text()
   const allowed = sample(text, 'inkwell_ratelimit_requests_total', { outcome: 'allowed' })
   const limited = sample(text, 'inkwell_ratelimit_requests_total', { outcome: 'limited' })
   const fallback = sample(text, 'inkwell_ratelimit_fallback_total', {})
-  const redis = new Redis(redisUrl)
-  let [keys, leased] = [0, 0]
-  for await (const batch of redis.scanStream({ match: `${prefix}rl:*`, count: 1000 })) {
-    for (const key of batch as string[]) {
-      keys++
-      leased += Number((await redis.get(key)) ?? 0)
-    }
-  }
-  await redis.quit()
-  return `${allowed} checks allowed, ${limited} limited, ${fallback} local fallbacks; Redis: ${keys} counters, ${leased} tokens leased`
+  const leased = [...counters.values()].reduce((sum, n) => sum + n, 0)
+  return `${allowed} checks allowed, ${limited} limited, ${fallback} local fallbacks; Redis: ${counters.size} counters, ${leased} tokens leased`
 }
 
 async function dropKeys(redisUrl: string, prefix: string): Promise<void> {
@@ -157,14 +172,17 @@ export async function run(args: string[]): Promise<void> {
     process.stderr.write('warming up…\n')
     for (const s of scenarios) await load(s.url, { connections, seconds: 2, headers })
     const results: LoadResult[][] = scenarios.map(() => [])
+    const limiterCounters = new Map<string, number>()
     for (let round = 1; round <= rounds; round++) {
       process.stderr.write(`round ${round} of ${rounds}…\n`)
-      for (const [i, s] of scenarios.entries())
+      for (const [i, s] of scenarios.entries()) {
         results[i]!.push(
           await load(s.url, { connections, seconds, headers, server: s.server }).catch((err: Error) => {
             throw new Error(`${s.name}: ${err.message}`)
           }),
         )
+        if (s.server === limited) await readLimiterCounters(redisUrl, prefix, limiterCounters)
+      }
     }
 
     const [a, b, c, d, e] = results.map(median) as [
@@ -200,7 +218,7 @@ export async function run(args: string[]): Promise<void> {
     console.log(`\nstory cache hit rate (b): ${await cacheReport(cached)}`)
     console.log(`story cache hit rate (c): ${await cacheReport(limited)}`)
     console.log(`story cache hit rate (d): ${await cacheReport(uncached)}`)
-    console.log(`rate limits (c): ${await rateLimitReport(limited, redisUrl, prefix)}`)
+    console.log(`rate limits (c): ${await rateLimitReport(limited, limiterCounters)}`)
   } finally {
     for (const server of servers) await server.stop()
     await scratch.drop()
