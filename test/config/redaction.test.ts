@@ -73,9 +73,14 @@ test('access lines share the destination, level and bindings of the logger, in i
   assert.ok(!Number.isNaN(Date.parse(String(written.time))))
   assert.equal(written.process, 'api')
 
+  // A duration JSON cannot carry still leaves a valid line.
+  access({ ...entry, durationMs: Number.NaN })
+  assert.equal(lines.length, 3)
+  assert.equal(lines[2]!.durationMs, null)
+
   log.level = 'warn'
   access(entry)
-  assert.equal(lines.length, 2, 'no access line below its level')
+  assert.equal(lines.length, 3, 'no access line below its level')
 })
 
 test('a request that logs nothing makes no child logger; one that logs gets the request id', () => {

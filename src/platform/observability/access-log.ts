@@ -15,6 +15,9 @@ export interface AccessEntry {
 
 type PinoInternals = Record<symbol, unknown>
 
+/** A number as JSON: NaN and infinities (which JSON has no form for) as null. */
+const finiteOrNull = (n: number): number | null => (Number.isFinite(n) ? n : null)
+
 /**
  * The access log: one line per request, in the same JSON shape, on the same
  * destination and with the same bindings as `logger`'s own lines (level label, ISO
@@ -34,7 +37,7 @@ export function accessLogger(logger: Logger): (entry: AccessEntry) => void {
   return (entry) => {
     if (!logger.isLevelEnabled('info')) return
     stream.write(
-      `{"level":"info","time":"${new Date().toISOString()}"${bindings},"reqId":${JSON.stringify(entry.reqId)},"method":${JSON.stringify(entry.method)},"route":${JSON.stringify(entry.route)},"path":${JSON.stringify(entry.path)},"status":${entry.status},"durationMs":${entry.durationMs},"ip":${JSON.stringify(entry.ip)},"msg":"request completed"}\n`,
+      `{"level":"info","time":"${new Date().toISOString()}"${bindings},"reqId":${JSON.stringify(entry.reqId)},"method":${JSON.stringify(entry.method)},"route":${JSON.stringify(entry.route)},"path":${JSON.stringify(entry.path)},"status":${entry.status},"durationMs":${finiteOrNull(entry.durationMs)},"ip":${JSON.stringify(entry.ip)},"msg":"request completed"}\n`,
     )
   }
 }
