@@ -12,6 +12,7 @@ import type { AddressInfo } from 'node:net'
 import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { exportJWK, generateKeyPair, SignJWT } from 'jose'
+import { entryArgs } from './lib.ts'
 
 interface Result {
   requests: { average: number }
@@ -67,7 +68,7 @@ async function startProvider(alg: string) {
 }
 
 function migrate(env: NodeJS.ProcessEnv): Promise<void> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'migrate'], {
+  const child = spawn(process.execPath, [...entryArgs('src/cli/main.ts'), 'migrate'], {
     cwd: root,
     stdio: ['ignore', 'ignore', 'inherit'],
     env,
@@ -85,7 +86,7 @@ async function startInkwell(
 ): Promise<ChildProcess> {
   const env: NodeJS.ProcessEnv = { ...process.env, DATA_DIR: dataDir, LOG_LEVEL: 'warn' }
   if (databaseUrl) await migrate({ ...env, DATABASE_URL: databaseUrl })
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
+  const child = spawn(process.execPath, entryArgs('src/server.ts'), {
     cwd: root,
     stdio: ['ignore', 'ignore', 'inherit'],
     env: {

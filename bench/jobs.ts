@@ -11,12 +11,12 @@ import { parseArgs } from 'node:util'
 import { Queue } from 'bullmq'
 import { Redis } from 'ioredis'
 import pg from 'pg'
-import { medianBy, root, scratchDatabase } from './lib.ts'
+import { entryArgs, medianBy, root, scratchDatabase } from './lib.ts'
 
 async function startWorkers(n: number, env: Record<string, string>): Promise<ChildProcess[]> {
   return Promise.all(
     Array.from({ length: n }, async () => {
-      const child = spawn(process.execPath, ['--import', 'tsx', 'src/worker.ts'], {
+      const child = spawn(process.execPath, entryArgs('src/worker.ts'), {
         cwd: root,
         env: { ...process.env, ...env, WORKER_PORT: '0', LOG_LEVEL: 'info' },
         stdio: ['ignore', 'pipe', 'inherit'],

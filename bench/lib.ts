@@ -119,7 +119,7 @@ export async function startProcess(script: string, env: Record<string, string>):
   const dir = mkdtempSync(join(tmpdir(), 'inkwell-bench-log-'))
   const logFile = join(dir, 'server.log')
   const fd = openSync(logFile, 'w')
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', script], {
+  const child: ChildProcess = spawn(process.execPath, entryArgs(script), {
     cwd: root,
     env: { ...process.env, HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', fd, fd],
@@ -165,6 +165,22 @@ export async function startProcess(script: string, env: Record<string, string>):
       removeLog()
     },
   }
+}
+
+let built = false
+
+/**
+ * How a script is started: Inkwell's own entry points (`src/…`) from the compiled build,
+ * as production runs them (docs/operations.md), built once per bench run; the bench's
+ * own servers through tsx.
+ */
+export function entryArgs(script: string): string[] {
+  if (!script.startsWith('src/')) return ['--import', 'tsx', script]
+  if (!built) {
+    execFileSync('npm', ['run', '-s', 'build'], { cwd: root, stdio: 'inherit' })
+    built = true
+  }
+  return [join('dist', script.slice('src/'.length).replace(/\.ts$/, '.js'))]
 }
 
 /** Up to `length` bytes of `file` from `offset`, as text. */
