@@ -30,8 +30,10 @@ const app = await buildApp(platform)
 // A second signal exits at once; so does exceeding the whole budget.
 const shutdownTimes = { drainMs: config.SHUTDOWN_DRAIN_MS, timeoutMs: config.SHUTDOWN_TIMEOUT_MS }
 closeWithGrace({ delay: shutdownBudgetMs(shutdownTimes), logger: log }, async ({ signal, err }) => {
-  if (err) log.error({ err }, 'fatal error; shutting down')
-  else log.info({ signal }, 'shutting down')
+  if (err) {
+    log.error({ err }, 'fatal error; shutting down')
+    platform.ctx.errors.report(err, { fatal: 'true', process: 'api' })
+  } else log.info({ signal }, 'shutting down')
   const drainMs = signal === 'SIGTERM' ? shutdownTimes.drainMs : 0
   await shutDownGracefully(app, { ...shutdownTimes, drainMs }, log)
 })

@@ -44,8 +44,10 @@ const monitor = await startMonitor(
 closeWithGrace(
   { delay: config.WORKER_SHUTDOWN_TIMEOUT_MS + 10_000, logger: log },
   async ({ signal, err }) => {
-    if (err) log.error({ err }, 'fatal error; shutting down')
-    else log.info({ signal }, 'worker shutting down')
+    if (err) {
+      log.error({ err }, 'fatal error; shutting down')
+      platform.ctx.errors.report(err, { fatal: 'true', process: 'worker' })
+    } else log.info({ signal }, 'worker shutting down')
     await monitor.close()
     await app.close()
     log.info('worker stopped')

@@ -455,7 +455,8 @@ export const ConfigSchema = Type.Object({
   SENTRY_DSN: Type.Optional(
     Type.String({
       pattern: '^https?://',
-      description: 'Sentry DSN for error reporting. Unset: errors are only logged.',
+      description:
+        "Sentry DSN: the API's 500s and fatal process errors are reported there (tagged with request id, route and method; no request data). Unset: errors are only logged.",
       ...secret,
     }),
   ),

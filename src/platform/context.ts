@@ -4,6 +4,7 @@ import type { Cache } from './cache/cache.ts'
 import type { Database, Db } from './db/database.ts'
 import type { CursorCodec } from './http/cursor.ts'
 import type { JobRunner } from './jobs/runner.ts'
+import type { ErrorReporter } from './observability/error-reporter.ts'
 
 /** What modules receive: the parsed config and every infrastructure adapter. */
 export interface AppContext {
@@ -14,6 +15,8 @@ export interface AppContext {
   jobs: JobRunner
   cursors: CursorCodec
   log: Logger
+  /** Unexpected errors to Sentry when SENTRY_DSN is set (error-reporter.ts). */
+  errors: ErrorReporter
 }
 
 declare module 'fastify' {

@@ -12,6 +12,7 @@ import { migrate } from './db/migrate.ts'
 import { createCursorCodec } from './http/cursor.ts'
 import { purgeExpiredKeysJob } from './idempotency/idempotency.ts'
 import { createJobs, type Jobs } from './jobs/index.ts'
+import { createErrorReporter } from './observability/error-reporter.ts'
 
 export interface Platform {
   ctx: AppContext
@@ -64,19 +65,28 @@ export async function createPlatform(
     jobs,
     cursors: createCursorCodec(config.SECRET_KEY),
     log,
+    errors: createErrorReporter(config, log),
   }
   secrets?.startRefresh(log)
   return {
     ctx,
     auth,
     jobs: jobSetup,
-    metrics: [...(secrets?.metrics() ?? []), ...database.metrics, ...cacheMetrics, ...jobSetup.metrics],
+    metrics: [
+      ...(secrets?.metrics() ?? []),
+      ...database.metrics,
+      ...cacheMetrics,
+      ...jobSetup.metrics,
+      ...ctx.errors.metrics,
+    ],
     redis,
     async close() {
       secrets?.close()
       await jobs.stop()
       await cache.close()
       await database.close()
+      // Last: what closing reported, too, goes out before the process exits.
+      await ctx.errors.flush(2000)
     },
   }
 }
