@@ -1,32 +1,9 @@
 import assert from 'node:assert/strict'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { after, test } from 'node:test'
+import { test } from 'node:test'
 import { buildTestApp } from './helpers/app.ts'
-
-/** Sentry's ingest, standing in on loopback: keeps every envelope it receives, raw and parsed. */
-async function sentryStandIn() {
-  const envelopes: Array<{ url: string; raw: string; items: Array<Record<string, unknown>> }> = []
-  const server = createServer((req, res) => {
-    let raw = ''
-    req.setEncoding('utf8')
-    req.on('data', (chunk: string) => {
-      raw += chunk
-    })
-    req.on('end', () => {
-      const items = raw
-        .split('\n')
-        .filter(Boolean)
-        .map((line) => JSON.parse(line) as Record<string, unknown>)
-      envelopes.push({ url: req.url ?? '', raw, items })
-      res.writeHead(200, { 'content-type': 'application/json' }).end('{}')
-    })
-  })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as AddressInfo
-  after(() => new Promise<void>((resolve) => server.close(() => resolve())))
-  return { dsn: `http://publickey@127.0.0.1:${port}/7`, envelopes }
-}
+import { sentryStandIn } from './helpers/sentry.ts'
 
 const failingRoute = (message: string) => (app: import('fastify').FastifyInstance) => {
   app.get('/test/boom', async () => {
@@ -95,4 +72,29 @@ test('without SENTRY_DSN nothing is sent; an unreachable Sentry loses the report
   await unreachable.platform.ctx.errors.flush(5000)
   const after500 = await unreachable.app.inject({ method: 'GET', url: '/healthz' })
   assert.equal(after500.statusCode, 200)
+})
+
+test('a job whose last try failed is reported with its name; an earlier failed try is not', async () => {
+  const sentry = await sentryStandIn()
+  const t = await buildTestApp({ SENTRY_DSN: sentry.dsn })
+  let tries = 0
+  t.platform.ctx.jobs.register({
+    name: 'test.flaky',
+    attempts: 2,
+    backoffMs: 1,
+    handler: async () => {
+      tries++
+      throw new Error(`try ${tries} failed`)
+    },
+  })
+  await t.platform.ctx.jobs.runNow('test.flaky')
+  assert.equal(await t.platform.ctx.errors.flush(5000), true)
+  assert.equal(tries, 2)
+  assert.equal(sentry.envelopes.length, 1)
+  const event = sentry.envelopes[0]!.items[2] as {
+    exception: { values: Array<{ value: string }> }
+    tags: Record<string, string>
+  }
+  assert.equal(event.exception.values[0]!.value, 'try 2 failed')
+  assert.deepEqual(event.tags, { job: 'test.flaky', process: 'api' })
 })

@@ -456,7 +456,7 @@ export const ConfigSchema = Type.Object({
     Type.String({
       pattern: '^https?://',
       description:
-        "Sentry DSN: the API's 500s and fatal process errors are reported there (tagged with request id, route and method; no request data). Unset: errors are only logged.",
+        "Sentry DSN: the API's 500s, jobs whose last try failed, and fatal process errors are reported there (tagged with request id, route and method, or job; no request data). Unset: errors are only logged.",
       ...secret,
     }),
   ),

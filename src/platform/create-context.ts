@@ -54,7 +54,8 @@ export async function createPlatform(
   }
   const redis = config.REDIS_URL ? connectRedis(config.REDIS_URL, config.REDIS_KEY_PREFIX, log) : undefined
   const { cache, metrics: cacheMetrics } = createCache(config, redis, log)
-  const jobSetup = createJobs(config, database.db, log, options.role ?? 'api')
+  const errors = createErrorReporter(config, log)
+  const jobSetup = createJobs(config, database.db, log, options.role ?? 'api', errors)
   const jobs = jobSetup.runner
   jobs.register(purgeExpiredKeysJob(database.db))
   const ctx: AppContext = {
@@ -65,7 +66,7 @@ export async function createPlatform(
     jobs,
     cursors: createCursorCodec(config.SECRET_KEY),
     log,
-    errors: createErrorReporter(config, log),
+    errors,
   }
   secrets?.startRefresh(log)
   return {

@@ -5,6 +5,7 @@ import { queuePrefix } from '../../src/platform/jobs/index.ts'
 import { createUser, publishStory } from '../helpers/api.ts'
 import { buildTestApp, unique } from '../helpers/app.ts'
 import { runCli } from '../helpers/process.ts'
+import { sentryStandIn } from '../helpers/sentry.ts'
 import { eventually, workerHarness } from './support.ts'
 
 // Services run only: the API below enqueues on BullMQ, real worker processes consume.
@@ -46,7 +47,9 @@ describe('BullMQ workers', () => {
   })
 
   test('failures are retried with exponential backoff, then kept in the failed set', async () => {
-    const w = await worker({ FAULT_INJECTION: 'job-fail:jobs.noop:2' })
+    // Only a job's last try goes to Sentry: the retried job reports nothing.
+    const sentry = await sentryStandIn()
+    const w = await worker({ FAULT_INJECTION: 'job-fail:jobs.noop:2', SENTRY_DSN: sentry.dsn })
     const recovered = unique('retry')
     await ctx.jobs.enqueue('jobs.noop', {}, { jobId: recovered })
     // failedReason stays set from the failed tries, so ask for the state itself.
@@ -56,7 +59,9 @@ describe('BullMQ workers', () => {
     assert.ok(done.finishedOn! - done.timestamp >= 3000, `${done.finishedOn! - done.timestamp} ms`)
     await w.stop()
 
-    const broken = await worker({ FAULT_INJECTION: 'job-fail:jobs.noop:99' })
+    assert.equal(sentry.envelopes.length, 0)
+
+    const broken = await worker({ FAULT_INJECTION: 'job-fail:jobs.noop:99', SENTRY_DSN: sentry.dsn })
     const [failedA, failedB] = [unique('failed'), unique('failed')]
     await ctx.jobs.enqueue('jobs.noop', {}, { jobId: failedA })
     await ctx.jobs.enqueue('jobs.noop', {}, { jobId: failedB })
@@ -64,6 +69,12 @@ describe('BullMQ workers', () => {
     await eventually(async () => (await noop.getJob(failedA))?.isFailed(), 'both jobs in the failed set')
     assert.equal((await noop.getJob(failedA))!.attemptsMade, 3)
     await broken.stop()
+    // The jobs that gave up were reported by the worker process (sent by its shutdown at
+    // the latest). Both failed with the same error and stack, which Sentry's dedupe
+    // integration sends once.
+    const reported = sentry.envelopes.map((e) => (e.items[2] as { tags: Record<string, string> }).tags)
+    assert.ok(reported.length >= 1)
+    for (const tags of reported) assert.deepEqual(tags, { job: 'jobs.noop', process: 'worker' })
 
     const listed = cli('list', '--queue', 'jobs.noop')
     assert.equal(listed.status, 0, listed.stderr)

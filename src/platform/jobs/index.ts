@@ -3,10 +3,11 @@ import type { Logger } from 'pino'
 import type { Metric } from 'prom-client'
 import type { Config } from '../../config/schema.ts'
 import type { Db } from '../db/database.ts'
+import type { ErrorReporter } from '../observability/error-reporter.ts'
 import { createMemoryCounters, createRedisCounters, type PendingCounters } from './counters.ts'
 import type { JobDefinition } from './definition.ts'
 import { parseFaults } from './faults.ts'
-import { createJobMetrics, type QueueCounts } from './metrics.ts'
+import { createJobMetrics, type JobMetrics, type QueueCounts } from './metrics.ts'
 import { createOutboxRelay } from './outbox.ts'
 import { createQueueRunner } from './queue-runner.ts'
 import { createInProcessRunner, type JobRunner } from './runner.ts'
@@ -47,10 +48,20 @@ export const queuePrefix = (config: Pick<Config, 'REDIS_KEY_PREFIX'>) => `${conf
  * Builds the job runner the configuration names (BullMQ on Redis, else in-process),
  * with the outbox relay, fault injection and pending counters around it.
  */
-export function createJobs(config: JobsConfig, db: Db, log: Logger, role: 'api' | 'worker'): Jobs {
+export function createJobs(
+  config: JobsConfig,
+  db: Db,
+  log: Logger,
+  role: 'api' | 'worker',
+  errors?: Pick<ErrorReporter, 'report'>,
+): Jobs {
   const faults = parseFaults(config.FAULT_INJECTION, config.NODE_ENV)
   const { duration, failures } = createJobMetrics([])
-  const metrics = { duration, failures }
+  const metrics: JobMetrics = {
+    duration,
+    failures,
+    gaveUp: (job, error) => errors?.report(error, { job, process: role }),
+  }
   const url = queueRedisUrl(config)
   // Workers wait out a Redis outage; the API must not hang a request on one.
   const redis = url

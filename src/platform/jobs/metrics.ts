@@ -6,6 +6,8 @@ export type QueueCounts = () => Promise<Array<{ queue: string; counts: Record<st
 export interface JobMetrics {
   duration: Histogram<'job' | 'status'>
   failures: Counter<'job'>
+  /** A job's last try failed, so it will not run again (reported to Sentry when configured). */
+  gaveUp?: ((job: string, error: unknown) => void) | undefined
 }
 
 export const QUEUE_STATES = ['waiting', 'active', 'delayed', 'failed'] as const

@@ -72,6 +72,7 @@ export function createQueueRunner(options: QueueRunnerOptions): Core {
         checkPayload(definition, job.data)
       } catch (err) {
         // A malformed payload never gets better: straight to the failed set.
+        metrics?.gaveUp?.(definition.name, err)
         throw new UnrecoverableError((err as InvalidPayloadError).message)
       }
       const done = metrics?.duration.startTimer({ job: definition.name })
@@ -82,6 +83,8 @@ export function createQueueRunner(options: QueueRunnerOptions): Core {
         done?.({ status: 'failed' })
         metrics?.failures.inc({ job: definition.name })
         log.warn({ err, job: definition.name, attempt: job.attemptsMade + 1 }, 'job failed')
+        if (job.attemptsMade + 1 >= (definition.attempts ?? jobDefaults.attempts))
+          metrics?.gaveUp?.(definition.name, err)
         throw err
       }
     }

@@ -60,6 +60,7 @@ export async function executeLocally(
       metrics?.failures.inc({ job: definition.name })
       log.error({ err, job: definition.name, attempt }, 'job failed')
       if (attempt < attempts) await new Promise((r) => setTimeout(r, backoffDelay(definition, attempt)))
+      else metrics?.gaveUp?.(definition.name, err)
     }
   }
   return false

@@ -30,8 +30,9 @@ export interface ErrorReporterSettings {
 const SEND_TIMEOUT_MS = 5000
 
 /**
- * Unexpected errors go to Sentry when SENTRY_DSN is set (the 500s of the API, the
- * fatal errors of the API and worker processes); they are logged either way. This uses
+ * Unexpected errors go to Sentry when SENTRY_DSN is set (the 500s of the API, jobs
+ * whose last try failed, fatal errors of the API and worker processes); they are
+ * logged either way. This uses
  * `@sentry/core` directly rather than `@sentry/node`: the latter sets up OpenTelemetry
  * instrumentation of http, pg and more, and its own async context, whose cost every
  * request would pay (docs/operations.md). No request data is attached beyond the tags
