@@ -9,10 +9,10 @@ import { rmSync } from 'node:fs'
 import { createServer } from 'node:http'
 import { createRequire } from 'node:module'
 import type { AddressInfo } from 'node:net'
-import { join, resolve } from 'node:path'
+import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { exportJWK, generateKeyPair, SignJWT } from 'jose'
-import { entryArgs } from './lib.ts'
+import { entryArgs, root } from './lib.ts'
 
 interface Result {
   requests: { average: number }
@@ -35,7 +35,6 @@ type Autocannon = (options: {
 const autocannon = createRequire(import.meta.url)('autocannon') as Autocannon
 const ISSUER = 'https://bench-idp.example/'
 const AUDIENCE = 'inkwell-bench'
-const root = resolve(import.meta.dirname, '..')
 
 async function freePort(): Promise<number> {
   const probe = createServer()

@@ -197,12 +197,7 @@ export async function run(args: string[]): Promise<void> {
     )
     for (const [i, s] of scenarios.entries()) {
       const all = results[i]!.map((r) => r.requests.average.toFixed(0)).join(' / ')
-      console.log(
-        `${row(
-          s.name,
-          medianBy(results[i]!, (r) => r.requests.average),
-        )}   rounds ${all}`,
-      )
+      console.log(`${row(s.name, median(results[i]!))}   rounds ${all}`)
     }
     const rps = (r: LoadResult) => r.requests.average
     console.log(`\ncached / bare (b/a):            ${ratio(rps(b), rps(a))}   target ≥ 50%`)

@@ -3,7 +3,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { Gauge } from 'prom-client'
 import { AppError } from '../../platform/http/errors.ts'
-import { routeOf } from '../../platform/http/route-of.ts'
+import { routeTemplate } from '../../platform/http/route-of.ts'
 import { type AggregatedEvent, createAggregator } from './aggregate.ts'
 import { auditKey } from './chain.ts'
 import { canRewriteAuditLog } from './privileges.ts'
@@ -120,7 +120,7 @@ function registerHooks(app: FastifyInstance, api: AuditApi) {
       done()
       return
     }
-    const reason = routeOf(request).url ?? 'unmatched'
+    const reason = routeTemplate(request)
     const actor = request.principal ? actorOf(request.principal) : undefined
     const event = {
       action: 'ratelimit.blocked',
@@ -136,7 +136,7 @@ function registerHooks(app: FastifyInstance, api: AuditApi) {
 }
 
 function denial(request: FastifyRequest, error: AppError): AuditEvent {
-  const route = routeOf(request).url ?? 'unmatched'
+  const route = routeTemplate(request)
   return {
     action: 'authz.denied',
     outcome: 'denied',

@@ -61,15 +61,14 @@ export class TieredCache implements ObjectCache {
   #sharedReady = false
   #missedInvalidation = false
 
-  readonly #hits: (kind: string, tier: string) => { inc(): void }
-  readonly #misses: (kind: string, reason: string) => { inc(): void }
+  /** Hit and miss counters by label set (labelChildren: resolved once each). */
+  readonly #hits: (kind: CacheKind, tier: 'local' | 'shared' | 'coalesced') => { inc(): void }
+  readonly #misses: (kind: CacheKind, reason: 'absent' | 'bypass') => { inc(): void }
 
   constructor(options: Options) {
     this.#o = options
-    this.#hits = labelChildren((kind, tier) => options.metrics.hits.labels({ kind: kind, tier: tier }))
-    this.#misses = labelChildren((kind, reason) =>
-      options.metrics.misses.labels({ kind: kind, reason: reason }),
-    )
+    this.#hits = labelChildren((kind, tier) => options.metrics.hits.labels({ kind, tier }))
+    this.#misses = labelChildren((kind, reason) => options.metrics.misses.labels({ kind, reason }))
     this.#local = new LRUCache<string, object>({ max: Math.max(1, options.localMax) })
     options.metrics.degraded.set(options.shared ? 1 : 0)
     for (const link of options.shared?.links ?? []) {
@@ -87,14 +86,6 @@ export class TieredCache implements ObjectCache {
     return this.#o.enabled && (this.#o.shared === undefined || this.#sharedReady)
   }
 
-  #hit(kind: CacheKind, tier: 'local' | 'shared' | 'coalesced'): void {
-    this.#hits(kind, tier).inc()
-  }
-
-  #miss(kind: CacheKind, reason: 'absent' | 'bypass'): void {
-    this.#misses(kind, reason).inc()
-  }
-
   #key(kind: CacheKind, id: string): string {
     return `${kind}:${this.#gens.get(kind) ?? 0}:${id}`
   }
@@ -106,18 +97,18 @@ export class TieredCache implements ObjectCache {
     options: LoadOptions<T> = {},
   ): MaybePromise<T> {
     if (!this.#usable()) {
-      this.#miss(kind, 'bypass')
+      this.#misses(kind, 'bypass').inc()
       return load()
     }
     const key = this.#key(kind, id)
     const hit = this.#local.get(key)
     if (hit !== undefined) {
-      this.#hit(kind, 'local')
+      this.#hits(kind, 'local').inc()
       return (hit as { v: T }).v
     }
     const flying = this.#inflight.get(key)
     if (flying) {
-      this.#hit(kind, 'coalesced')
+      this.#hits(kind, 'coalesced').inc()
       return flying.promise as Promise<T>
     }
     const flight: Flight = { kind, stale: false, promise: Promise.resolve() }
@@ -141,11 +132,11 @@ export class TieredCache implements ObjectCache {
     const seen = shared ? await shared.read(kind, gen, id).catch(() => undefined) : undefined
     if (seen?.value) {
       const value = o.revive ? o.revive(JSON.parse(seen.value)) : (JSON.parse(seen.value) as T)
-      this.#hit(kind, 'shared')
+      this.#hits(kind, 'shared').inc()
       if (!f.stale) this.#local.set(key, { v: value }, { ttl: TTL.objects[kind] * 1000 })
       return value
     }
-    this.#miss(kind, 'absent')
+    this.#misses(kind, 'absent').inc()
     const endTimer = this.#o.metrics.loads.startTimer({ kind })
     const value = await load()
     endTimer()

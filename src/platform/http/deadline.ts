@@ -4,7 +4,7 @@ import { Counter } from 'prom-client'
 import { Deadline } from '../deadline.ts'
 import { type RequestScope, runInScope } from '../request-scope.ts'
 import { AppError } from './errors.ts'
-import { routeOf } from './route-of.ts'
+import { routeOf, routeTemplate } from './route-of.ts'
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -49,7 +49,7 @@ export const deadlinePlugin = fp<{ timeoutMs: number }>(
       if (reply.sent || responding.has(request)) return
       const error = new AppError('timeout', `No response within ${ms} ms`)
       deadline.abort(error)
-      timeouts.inc({ method: request.method, route: routeOf(request).url ?? 'unmatched' })
+      timeouts.inc({ method: request.method, route: routeTemplate(request) })
       // Runs from a timer: a throw here would be an uncaught exception.
       try {
         if (reply.raw.headersSent) reply.raw.destroy(error)

@@ -2,7 +2,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import { isDatabaseUnavailable } from '../db/errors.ts'
 import { AppError, type ErrorCode, errorCatalogue } from './errors.ts'
 import { problemBody } from './problem.ts'
-import { routeOf } from './route-of.ts'
+import { routeTemplate } from './route-of.ts'
 import { toFieldErrors } from './validation.ts'
 
 const byFastifyCode: Record<string, ErrorCode> = {
@@ -76,10 +76,10 @@ export function installErrorHandlers(app: FastifyInstance): void {
     const appError = toAppError(error)
     if (appError.status === 500) {
       request.log.error({ err: error }, 'request failed')
-      app.ctx?.errors.report(error, {
+      app.ctx.errors.report(error, {
         requestId: request.id,
         method: request.method,
-        route: routeOf(request).url ?? 'unmatched',
+        route: routeTemplate(request),
       })
     } else if (appError.status >= 500) logUnavailable(request, appError, error)
     else if (appError.code === 'bad_request') request.log.info({ err: error }, 'bad request')

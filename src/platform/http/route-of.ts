@@ -14,3 +14,6 @@ export function routeOf(request: FastifyRequest): Readonly<RouteOptions> {
   held[ROUTE] ??= request.routeOptions
   return held[ROUTE]
 }
+
+/** The route template a request matched, as metrics, logs and audit rows name it. */
+export const routeTemplate = (request: FastifyRequest): string => routeOf(request).url ?? 'unmatched'

@@ -53,14 +53,14 @@ export function createJobs(
   db: Db,
   log: Logger,
   role: 'api' | 'worker',
-  errors?: Pick<ErrorReporter, 'report'>,
+  errors: Pick<ErrorReporter, 'report'>,
 ): Jobs {
   const faults = parseFaults(config.FAULT_INJECTION, config.NODE_ENV)
   const { duration, failures } = createJobMetrics([])
   const metrics: JobMetrics = {
     duration,
     failures,
-    gaveUp: (job, error) => errors?.report(error, { job, process: role }),
+    gaveUp: (job, error) => errors.report(error, { job, process: role }),
   }
   const url = queueRedisUrl(config)
   // Workers wait out a Redis outage; the API must not hang a request on one.

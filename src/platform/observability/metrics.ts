@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import type { Logger } from 'pino'
 import { Counter, collectDefaultMetrics, Histogram, type Metric, Registry } from 'prom-client'
-import { routeOf } from '../http/route-of.ts'
+import { routeTemplate } from '../http/route-of.ts'
 import { accessLogger } from './access-log.ts'
 import { labelChildren } from './label-children.ts'
 
@@ -43,7 +43,7 @@ export const metricsPlugin = fp(
 
     // The children of each (method, route template, status), resolved once.
     const childrenOf = labelChildren((method, route, status) => {
-      const labels = { method: method, route: route, status: status }
+      const labels = { method, route, status }
       return { count: requests.labels(labels), time: duration.labels(labels) }
     })
     app.decorate('countRefused', (status: number, method = '-') =>
@@ -51,7 +51,7 @@ export const metricsPlugin = fp(
     )
     const access = accessLogger(app.log as Logger)
     app.addHook('onResponse', (request, reply, done) => {
-      const route = routeOf(request).url ?? 'unmatched'
+      const route = routeTemplate(request)
       const child = childrenOf(request.method, route, String(reply.statusCode))
       child.count.inc()
       child.time.observe(reply.elapsedTime / 1000)

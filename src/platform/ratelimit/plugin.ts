@@ -3,7 +3,7 @@ import fp from 'fastify-plugin'
 import { Counter, Gauge } from 'prom-client'
 import type { RedisLink } from '../cache/redis.ts'
 import { AppError } from '../http/errors.ts'
-import { routeOf } from '../http/route-of.ts'
+import { routeOf, routeTemplate } from '../http/route-of.ts'
 import { isPromise } from '../maybe-promise.ts'
 import { labelChildren } from '../observability/label-children.ts'
 import { clientBucket } from './client-key.ts'
@@ -102,7 +102,7 @@ export const rateLimitPlugin = fp<RateLimitOptions>(
     )
     app.decorateRequest('rateLimit', null)
 
-    const checks = labelChildren((cls, outcome) => metrics.requests.labels({ class: cls, outcome: outcome }))
+    const checks = labelChildren((cls, outcome) => metrics.requests.labels({ class: cls, outcome }))
 
     /** Takes a token; the error to fail the request with when the limit is reached. */
     function verdict(request: FastifyRequest, reply: FastifyReply, cls: LimitClass, d: Decision) {
@@ -111,7 +111,7 @@ export const rateLimitPlugin = fp<RateLimitOptions>(
       request.rateLimit = shown
       applyHeaders(reply, shown)
       if (d.allowed) return undefined
-      const route = routeOf(request).url ?? 'unmatched'
+      const route = routeTemplate(request)
       options.onBlocked?.({
         limitClass: cls,
         route,
