@@ -64,8 +64,11 @@ export interface DatabaseSettings extends PoolSettings {
   DATABASE_SSL?: Config['DATABASE_SSL']
   DB_PREPARED_STATEMENTS?: boolean
   DATA_DIR: string
-  /** The current password, asked on every new connection (secrets rotation); wins over the URL's. */
-  databasePassword?: (() => Promise<string>) | undefined
+  /**
+   * The current password, asked on every new connection (secrets rotation); wins over
+   * the URL's. Its `refused`, if any, is called when PostgreSQL refuses it (28P01).
+   */
+  databasePassword?: ((() => Promise<string>) & { refused?: () => void }) | undefined
 }
 
 /** Sees each statement (SQL text and parameters) before it runs; may throw to fail it. */
@@ -125,11 +128,11 @@ export async function openDatabase(
   purpose = 'server',
 ): Promise<Database> {
   if (!settings.DATABASE_URL) return openPglite(settings.DATA_DIR, log, purpose, settings.NODE_ENV)
-  const connection = postgresConnection(
-    settings.DATABASE_URL,
-    settings.DATABASE_SSL,
-    settings.databasePassword,
-  )
+  const password = settings.databasePassword
+  const connection = {
+    ...postgresConnection(settings.DATABASE_URL, settings.DATABASE_SSL, password),
+    onPasswordRefused: password?.refused,
+  }
   const replica = settings.DATABASE_READ_URL
     ? { connectionString: postgresConnectionString(settings.DATABASE_READ_URL, settings.DATABASE_SSL) }
     : undefined

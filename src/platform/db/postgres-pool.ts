@@ -14,7 +14,10 @@ export interface PoolSettings {
   DB_SLOW_QUERY_MS: number
 }
 
-export type PoolConnection = Pick<pg.PoolConfig, 'connectionString' | 'password'>
+export type PoolConnection = Pick<pg.PoolConfig, 'connectionString' | 'password'> & {
+  /** Told when PostgreSQL refuses a new connection's password (28P01): a rotation is under way. */
+  onPasswordRefused?: (() => void) | undefined
+}
 
 /** One statement's SQL text, without its parameter values (which may hold personal data). */
 function statementText(config: unknown): string {
@@ -46,6 +49,30 @@ function timedClientClass(slowMs: number, log: Logger, role: string): typeof pg.
       const result: unknown = super.query(config, values)
       if (result instanceof Promise) void result.finally(() => report(config, started)).catch(() => {})
       return result
+    }
+  }
+}
+
+/**
+ * A client class that tells `onRefused` when PostgreSQL refuses its password. Only
+ * opening a connection goes through here (pg-pool's callback form), not statements.
+ */
+function reportingRefusedPasswords(Base: typeof pg.Client, onRefused: () => void): typeof pg.Client {
+  const check = (err: unknown) => {
+    if ((err as { code?: unknown } | undefined)?.code === '28P01') onRefused()
+  }
+  return class PasswordWatchingClient extends Base {
+    // biome-ignore lint/suspicious/noExplicitAny: pg's connect() has a callback and a promise form.
+    override connect(callback?: (...args: any[]) => void): any {
+      if (callback)
+        return super.connect((err: Error | null, ...rest: unknown[]) => {
+          check(err)
+          callback(err, ...rest)
+        })
+      return super.connect().catch((err: unknown) => {
+        check(err)
+        throw err
+      })
     }
   }
 }
@@ -126,8 +153,10 @@ export function createPool(
         idle_in_transaction_session_timeout: settings.DB_IDLE_IN_TX_TIMEOUT_MS || undefined,
       }
     : {}
+  const { onPasswordRefused, ...clientConnection } = connection
+  const timed = timedClientClass(settings.DB_SLOW_QUERY_MS, log, role)
   const pool = new pg.Pool({
-    ...connection,
+    ...clientConnection,
     ...startupTimeouts,
     max: settings.DB_POOL_MAX,
     // Bounds both opening a connection and queueing for one: an exhausted pool fails fast.
@@ -135,7 +164,7 @@ export function createPool(
     idleTimeoutMillis: settings.DB_IDLE_TIMEOUT_MS,
     maxLifetimeSeconds: settings.DB_MAX_LIFETIME_S,
     application_name: settings.DB_APPLICATION_NAME,
-    Client: timedClientClass(settings.DB_SLOW_QUERY_MS, log, role),
+    Client: onPasswordRefused ? reportingRefusedPasswords(timed, onPasswordRefused) : timed,
   })
   // An idle client's error (backend killed, failover) must never crash the process;
   // the pool drops that client and the next checkout opens a fresh connection.
