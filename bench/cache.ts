@@ -4,7 +4,9 @@
 // (a) bare Fastify answering a fixed JSON body the size of the story response; (b) Inkwell,
 // CACHE_ENABLED=true, rate limiting off; (c) the same with rate limiting on, limits high
 // enough that nothing is refused but every request counted (quota leased from Redis);
-// (d) CACHE_ENABLED=false and (e) GET /healthz (the pipeline's floor), for reference.
+// (d) CACHE_ENABLED=false and (e) GET /healthz (Inkwell's pipeline alone), for reference;
+// (f) bare Fastify plus a cached read's duties done as cheaply as we know
+// (minimal-pipeline-server.ts): what the duties cost, as against Inkwell's way of doing them.
 // Anonymous reads (the `ip` class) unless --auth (a hot token: the per-user `read` class
 // too). The servers run side by side and the scenarios alternate round by round, so
 // machine noise spreads over all of them; each figure is the median round.
@@ -156,6 +158,11 @@ export async function run(args: string[]): Promise<void> {
       BENCH_BODY_FILE: join(dataDir, 'story.json'),
     })
     servers.push(bare)
+    const floor = await startProcess('bench/minimal-pipeline-server.ts', {
+      BENCH_BODY_FILE: join(dataDir, 'story.json'),
+      BENCH_STORY_ID: id,
+    })
+    servers.push(floor)
 
     const scenarios = [
       {
@@ -168,6 +175,8 @@ export async function run(args: string[]): Promise<void> {
       { name: '(d) Inkwell, cache off (database)', url: `${uncached.baseUrl}${path}`, server: uncached },
       // The floor of Inkwell's per-request pipeline (hooks, headers, metrics, access log).
       { name: '(e) Inkwell GET /healthz, rate limits off', url: `${cached.baseUrl}/healthz`, server: cached },
+      // What the same duties cost done as cheaply as we know (minimal-pipeline-server.ts).
+      { name: '(f) minimal pipeline, same body', url: `${floor.baseUrl}/stories/${id}`, server: floor },
     ]
     process.stderr.write('warming up…\n')
     for (const s of scenarios) await load(s.url, { connections, seconds: 2, headers })
@@ -185,7 +194,8 @@ export async function run(args: string[]): Promise<void> {
       }
     }
 
-    const [a, b, c, d, e] = results.map(median) as [
+    const [a, b, c, d, e, f] = results.map(median) as [
+      LoadResult,
       LoadResult,
       LoadResult,
       LoadResult,
@@ -206,10 +216,16 @@ export async function run(args: string[]): Promise<void> {
     console.log(`uncached / cached (d/b):        ${ratio(rps(d), rps(b))}`)
     console.log(`healthz / bare (e/a):           ${ratio(rps(e), rps(a))}`)
     console.log(`cached story / healthz (b/e):   ${ratio(rps(b), rps(e))}`)
+    console.log(`minimal pipeline / bare (f/a):  ${ratio(rps(f), rps(a))}   (what the duties cost)`)
+    console.log(
+      `cached / minimal pipeline (b/f): ${ratio(rps(b), rps(f))}  (what Inkwell's way of doing them costs)`,
+    )
     if (a.cpuUsPerRequest !== undefined && b.cpuUsPerRequest !== undefined)
       console.log(
         `CPU per request, bare / cached: ${ratio(a.cpuUsPerRequest, b.cpuUsPerRequest)}   (the rate ratio if each server had a core to itself)`,
       )
+    if (a.cpuUsPerRequest !== undefined && f.cpuUsPerRequest !== undefined)
+      console.log(`CPU per request, bare / minimal pipeline: ${ratio(a.cpuUsPerRequest, f.cpuUsPerRequest)}`)
     console.log(`\nstory cache hit rate (b): ${await cacheReport(cached)}`)
     console.log(`story cache hit rate (c): ${await cacheReport(limited)}`)
     console.log(`story cache hit rate (d): ${await cacheReport(uncached)}`)
