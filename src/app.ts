@@ -21,6 +21,7 @@ import { loadSheddingPlugin } from './platform/http/load-shedding.ts'
 import { requestIdFrom } from './platform/http/request-id.ts'
 import { API_SECURITY_HEADERS, securityHeadersPlugin } from './platform/http/security-headers.ts'
 import { installValidators, normalizeRequestText } from './platform/http/validation.ts'
+import { httpTracingPlugin } from './platform/observability/http-tracing.ts'
 import { metricsPlugin } from './platform/observability/metrics.ts'
 import { deferredChildLogger } from './platform/observability/request-logger.ts'
 import { rateLimitPlugin } from './platform/ratelimit/plugin.ts'
@@ -85,6 +86,8 @@ export async function buildApp(platform: Platform): Promise<FastifyInstance> {
   // Before any route, so that every route (/metrics included) is in the OpenAPI document.
   await app.register(swaggerPlugin)
   await app.register(metricsPlugin, { extra: platform.metrics })
+  // Before authentication, whose profile lookup is one of the request's statements.
+  await app.register(httpTracingPlugin, { tracing: ctx.tracing })
   await app.register(deadlinePlugin, { timeoutMs: ctx.config.REQUEST_TIMEOUT_MS })
   await app.register(loadSheddingPlugin, { settings: ctx.config })
   await app.register(healthPlugin, { database: ctx.database, cache: ctx.cache, config: ctx.config })

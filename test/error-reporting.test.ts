@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { test } from 'node:test'
-import { buildTestApp } from './helpers/app.ts'
+import { buildTestApp, flakyJob } from './helpers/app.ts'
 import { sentryStandIn } from './helpers/sentry.ts'
 
 const failingRoute = (message: string) => (app: import('fastify').FastifyInstance) => {
@@ -77,19 +77,11 @@ test('without SENTRY_DSN nothing is sent; an unreachable Sentry loses the report
 test('a job whose last try failed is reported with its name; an earlier failed try is not', async () => {
   const sentry = await sentryStandIn()
   const t = await buildTestApp({ SENTRY_DSN: sentry.dsn })
-  let tries = 0
-  t.platform.ctx.jobs.register({
-    name: 'test.flaky',
-    attempts: 2,
-    backoffMs: 1,
-    handler: async () => {
-      tries++
-      throw new Error(`try ${tries} failed`)
-    },
-  })
+  const job = flakyJob('test.flaky', 2)
+  t.platform.ctx.jobs.register(job.definition)
   await t.platform.ctx.jobs.runNow('test.flaky')
   assert.equal(await t.platform.ctx.errors.flush(5000), true)
-  assert.equal(tries, 2)
+  assert.equal(job.tries(), 2)
   assert.equal(sentry.envelopes.length, 1)
   const event = sentry.envelopes[0]!.items[2] as {
     exception: { values: Array<{ value: string }> }

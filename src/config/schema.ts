@@ -460,6 +460,31 @@ export const ConfigSchema = Type.Object({
       ...secret,
     }),
   ),
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: Type.Optional(
+    Type.String({
+      pattern: '^https?://',
+      description:
+        'OTLP/HTTP traces endpoint of an OpenTelemetry collector (e.g. http://otel-collector:4318/v1/traces): each sampled request is a server span with a child span per SQL statement, and each job run a span. Unset: no tracing, and no cost.',
+    }),
+  ),
+  OTEL_EXPORTER_OTLP_HEADERS: Type.Optional(
+    Type.String({
+      description:
+        'Headers sent with every trace export, as `name=value` pairs separated by commas (an API key of a hosted collector).',
+      ...secret,
+    }),
+  ),
+  OTEL_SERVICE_NAME: Type.String({
+    default: 'inkwell',
+    description: 'The `service.name` of exported spans; the worker adds `-worker`.',
+  }),
+  OTEL_TRACES_SAMPLER_ARG: Type.Number({
+    minimum: 0,
+    maximum: 1,
+    default: 0.05,
+    description:
+      "Fraction of new traces sampled (0 to 1). A request carrying a W3C `traceparent` follows its caller's decision instead.",
+  }),
   // The SECRETS_* settings configure the secrets provider itself, so they come only
   // from defaults, .env, the environment and NAME_FILE, never through the provider.
   SECRETS_PROVIDER: Type.Union(

@@ -5,6 +5,7 @@ import type { Database, Db } from './db/database.ts'
 import type { CursorCodec } from './http/cursor.ts'
 import type { JobRunner } from './jobs/runner.ts'
 import type { ErrorReporter } from './observability/error-reporter.ts'
+import type { Tracing } from './observability/tracing.ts'
 
 /** What modules receive: the parsed config and every infrastructure adapter. */
 export interface AppContext {
@@ -17,6 +18,8 @@ export interface AppContext {
   log: Logger
   /** Unexpected errors to Sentry when SENTRY_DSN is set (error-reporter.ts). */
   errors: ErrorReporter
+  /** OpenTelemetry traces when OTEL_EXPORTER_OTLP_TRACES_ENDPOINT is set (tracing.ts). */
+  tracing: Tracing
 }
 
 declare module 'fastify' {

@@ -13,6 +13,7 @@ import { createCursorCodec } from './http/cursor.ts'
 import { purgeExpiredKeysJob } from './idempotency/idempotency.ts'
 import { createJobs, type Jobs } from './jobs/index.ts'
 import { createErrorReporter } from './observability/error-reporter.ts'
+import { createTracing } from './observability/tracing.ts'
 
 export interface Platform {
   ctx: AppContext
@@ -45,7 +46,8 @@ export async function createPlatform(
     secrets && secrets.kind !== 'env' && config.DATABASE_URL
       ? databasePassword(secrets, config.DATABASE_URL)
       : undefined
-  const database = await openDatabase({ ...config, databasePassword: password }, log)
+  const tracing = createTracing(config, log, options.role ?? 'api')
+  const database = await openDatabase({ ...config, databasePassword: password, tracing }, log)
   try {
     if (options.migrateOnStart ?? database.kind === 'pglite') await migrate(database, log)
   } catch (err) {
@@ -55,7 +57,7 @@ export async function createPlatform(
   const redis = config.REDIS_URL ? connectRedis(config.REDIS_URL, config.REDIS_KEY_PREFIX, log) : undefined
   const { cache, metrics: cacheMetrics } = createCache(config, redis, log)
   const errors = createErrorReporter(config, log)
-  const jobSetup = createJobs(config, database.db, log, options.role ?? 'api', errors)
+  const jobSetup = createJobs(config, database.db, log, options.role ?? 'api', errors, tracing)
   const jobs = jobSetup.runner
   jobs.register(purgeExpiredKeysJob(database.db))
   const ctx: AppContext = {
@@ -67,6 +69,7 @@ export async function createPlatform(
     cursors: createCursorCodec(config.SECRET_KEY),
     log,
     errors,
+    tracing,
   }
   secrets?.startRefresh(log)
   return {
@@ -88,6 +91,8 @@ export async function createPlatform(
       await database.close()
       // Last: what closing reported, too, goes out before the process exits.
       await ctx.errors.flush(2000)
+      await tracing.flush(2000)
+      await tracing.shutdown()
     },
   }
 }

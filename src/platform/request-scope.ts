@@ -1,12 +1,15 @@
 import { AsyncLocalStorage } from 'node:async_hooks'
 import type { IncomingHttpHeaders } from 'node:http'
 import type { Deadline } from './deadline.ts'
+import type { Span } from './observability/tracing.ts'
 
 /** The request whose work is running, as far as code below the HTTP layer needs it. */
 export interface ScopedRequest {
   readonly id: string
   readonly ip: string
   readonly headers: IncomingHttpHeaders
+  /** The request's server span when it is traced: its statements' spans are its children. */
+  readonly traceSpan?: Span | undefined
 }
 
 /** What a request's work needs without being handed the request. */

@@ -101,3 +101,23 @@ export async function buildTestApp(
     auth: async (subject, options) => ({ authorization: `Bearer ${await token(subject, options)}` }),
   }
 }
+
+/**
+ * A job that fails its first `failures` tries (all of them by default) with a TypeError
+ * naming the try, one millisecond apart; `tries()` counts the tries made.
+ */
+export function flakyJob(name: string, attempts: number, failures = Number.POSITIVE_INFINITY) {
+  let tries = 0
+  return {
+    definition: {
+      name,
+      attempts,
+      backoffMs: 1,
+      handler: async () => {
+        tries++
+        if (tries <= failures) throw new TypeError(`try ${tries} failed`)
+      },
+    },
+    tries: () => tries,
+  }
+}

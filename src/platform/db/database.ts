@@ -11,6 +11,7 @@ import type { Logger } from 'pino'
 import type { Metric } from 'prom-client'
 import { postgresConnection, postgresConnectionString } from '../../config/database-url.ts'
 import type { Config } from '../../config/schema.ts'
+import type { Tracing } from '../observability/tracing.ts'
 import { type DataDirLock, lockDataDir } from './data-dir-lock.ts'
 import { isDatabaseUnavailable } from './errors.ts'
 import { createPool, createPoolMetrics, type PoolConnection, type PoolSettings } from './postgres-pool.ts'
@@ -69,6 +70,8 @@ export interface DatabaseSettings extends PoolSettings {
    * the URL's. Its `refused`, if any, is called when PostgreSQL refuses it (28P01).
    */
   databasePassword?: ((() => Promise<string>) & { refused?: () => void }) | undefined
+  /** Statements of traced requests become spans (observability/tracing.ts). */
+  tracing?: Pick<Tracing, 'enabled' | 'startChild'> | undefined
 }
 
 /** Sees each statement (SQL text and parameters) before it runs; may throw to fail it. */
@@ -190,14 +193,15 @@ async function openPostgres(
   log: Logger,
 ): Promise<Database> {
   const poolMetrics = createPoolMetrics()
-  const pool = createPool(connection, settings, log, 'primary')
+  const pool = createPool(connection, settings, log, 'primary', settings.tracing)
   poolMetrics.watch(pool, 'primary')
   // Request deadlines cancel the statements run under them: see statement-signal.ts.
   cancelOnSignal(pool, log)
   const watch = statementWatch()
   const db = drizzlePg(pool, { logger: watch.logger }) as unknown as Db
   useNamedStatements(db, settings.DB_PREPARED_STATEMENTS ?? true)
-  const replica = replicaConnection && createPool(replicaConnection, settings, log, 'replica')
+  const replica =
+    replicaConnection && createPool(replicaConnection, settings, log, 'replica', settings.tracing)
   let readDb: Db | undefined
   if (replica) {
     poolMetrics.watch(replica, 'replica')

@@ -1,6 +1,9 @@
+import { SpanKind } from '@opentelemetry/api'
 import pg from 'pg'
 import type { Logger } from 'pino'
 import { Gauge, Histogram, type Metric } from 'prom-client'
+import { endSpan, type Span, type Tracing } from '../observability/tracing.ts'
+import { currentScope } from '../request-scope.ts'
 
 export interface PoolSettings {
   DB_POOL_MAX: number
@@ -25,29 +28,61 @@ function statementText(config: unknown): string {
   return (text ?? '').replace(/\s+/g, ' ').trim().slice(0, 1000)
 }
 
-/** A pg.Client that logs statements slower than DB_SLOW_QUERY_MS. */
-function timedClientClass(slowMs: number, log: Logger, role: string): typeof pg.Client {
-  if (slowMs <= 0) return pg.Client
-  const report = (config: unknown, started: number) => {
+/** The statement's first keyword (SELECT, INSERT, BEGIN…): a span's name, without data. */
+function operationOf(text: string): string {
+  return /^\s*([A-Za-z]+)/.exec(text)?.[1]?.toUpperCase() ?? 'SQL'
+}
+
+/**
+ * A pg.Client that logs statements slower than DB_SLOW_QUERY_MS and, in a traced
+ * request, makes each statement a child span of the request's (its SQL text, never
+ * its parameter values).
+ */
+function instrumentedClientClass(
+  slowMs: number,
+  log: Logger,
+  role: string,
+  tracing: Pick<Tracing, 'enabled' | 'startChild'>,
+): typeof pg.Client {
+  if (slowMs <= 0 && !tracing.enabled) return pg.Client
+  const finish = (config: unknown, started: number, span: Span | undefined, err: unknown) => {
+    endSpan(span, err)
+    if (slowMs <= 0) return
     const durationMs = Math.round(performance.now() - started)
     if (durationMs >= slowMs)
       log.warn({ durationMs, pool: role, statement: statementText(config) }, 'slow query')
   }
-  return class TimedClient extends pg.Client {
+  const startSpan = (config: unknown) => {
+    const parent = tracing.enabled ? currentScope()?.request?.traceSpan : undefined
+    if (!parent) return undefined
+    const text = statementText(config)
+    return tracing.startChild(parent, operationOf(text), SpanKind.CLIENT, {
+      'db.system.name': 'postgresql',
+      'db.query.text': text,
+      'db.operation.name': operationOf(text),
+      'inkwell.db.pool': role,
+    })
+  }
+  return class InstrumentedClient extends pg.Client {
     // biome-ignore lint/suspicious/noExplicitAny: pg's query() has a dozen overloads; this forwards them all.
     override query(config: any, values?: any, callback?: any): any {
       const started = performance.now()
+      const span = startSpan(config)
       // pg-pool calls the callback form; drizzle and our own code the promise form.
       if (typeof values === 'function' || typeof callback === 'function') {
         const cb = typeof values === 'function' ? values : callback
         const timed = (err: unknown, res: unknown) => {
-          report(config, started)
+          finish(config, started, span, err)
           cb(err, res)
         }
         return typeof values === 'function' ? super.query(config, timed) : super.query(config, values, timed)
       }
       const result: unknown = super.query(config, values)
-      if (result instanceof Promise) void result.finally(() => report(config, started)).catch(() => {})
+      if (result instanceof Promise)
+        void result.then(
+          () => finish(config, started, span, undefined),
+          (err: unknown) => finish(config, started, span, err),
+        )
       return result
     }
   }
@@ -146,6 +181,7 @@ export function createPool(
   settings: PoolSettings,
   log: Logger,
   role = 'primary',
+  tracing: Pick<Tracing, 'enabled' | 'startChild'> = { enabled: false, startChild: () => undefined },
 ): pg.Pool {
   const startupTimeouts = settings.DB_STARTUP_PARAMETERS
     ? {
@@ -154,7 +190,7 @@ export function createPool(
       }
     : {}
   const { onPasswordRefused, ...clientConnection } = connection
-  const timed = timedClientClass(settings.DB_SLOW_QUERY_MS, log, role)
+  const timed = instrumentedClientClass(settings.DB_SLOW_QUERY_MS, log, role, tracing)
   const pool = new pg.Pool({
     ...clientConnection,
     ...startupTimeouts,

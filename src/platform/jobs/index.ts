@@ -4,6 +4,7 @@ import type { Metric } from 'prom-client'
 import type { Config } from '../../config/schema.ts'
 import type { Db } from '../db/database.ts'
 import type { ErrorReporter } from '../observability/error-reporter.ts'
+import type { Tracing } from '../observability/tracing.ts'
 import { createMemoryCounters, createRedisCounters, type PendingCounters } from './counters.ts'
 import type { JobDefinition } from './definition.ts'
 import { parseFaults } from './faults.ts'
@@ -54,6 +55,7 @@ export function createJobs(
   log: Logger,
   role: 'api' | 'worker',
   errors: Pick<ErrorReporter, 'report'>,
+  tracing?: Pick<Tracing, 'startRoot'>,
 ): Jobs {
   const faults = parseFaults(config.FAULT_INJECTION, config.NODE_ENV)
   const { duration, failures } = createJobMetrics([])
@@ -61,6 +63,7 @@ export function createJobs(
     duration,
     failures,
     gaveUp: (job, error) => errors.report(error, { job, process: role }),
+    tracing,
   }
   const url = queueRedisUrl(config)
   // Workers wait out a Redis outage; the API must not hang a request on one.

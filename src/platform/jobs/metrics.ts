@@ -1,4 +1,6 @@
+import { SpanKind } from '@opentelemetry/api'
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client'
+import { endSpan, type Tracing } from '../observability/tracing.ts'
 
 /** How many jobs of each queue are in each state (the autoscaling and alerting signal). */
 export type QueueCounts = () => Promise<Array<{ queue: string; counts: Record<string, number> }>>
@@ -8,6 +10,28 @@ export interface JobMetrics {
   failures: Counter<'job'>
   /** A job's last try failed, so it will not run again (reported to Sentry when configured). */
   gaveUp?: ((job: string, error: unknown) => void) | undefined
+  /** Each try is a span of its own trace when tracing is on. */
+  tracing?: Pick<Tracing, 'startRoot'> | undefined
+}
+
+/** Times one try of a job, counts its failure, and traces it when tracing is on. */
+export function startTry(metrics: JobMetrics | undefined, job: string, attempt: number) {
+  const done = metrics?.duration.startTimer({ job })
+  const span = metrics?.tracing?.startRoot(`job ${job}`, SpanKind.CONSUMER, {
+    'inkwell.job.name': job,
+    'inkwell.job.attempt': attempt,
+  })
+  return {
+    completed() {
+      done?.({ status: 'completed' })
+      endSpan(span)
+    },
+    failed(error: unknown) {
+      done?.({ status: 'failed' })
+      metrics?.failures.inc({ job })
+      endSpan(span, error)
+    },
+  }
 }
 
 export const QUEUE_STATES = ['waiting', 'active', 'delayed', 'failed'] as const

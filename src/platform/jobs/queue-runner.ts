@@ -9,7 +9,7 @@ import {
   jobDefaults,
   runHandler,
 } from './definition.ts'
-import type { JobMetrics, QueueCounts } from './metrics.ts'
+import { type JobMetrics, type QueueCounts, startTry } from './metrics.ts'
 import { createInProcessRunner, createRegistry, executeLocally, type JobRunner } from './runner.ts'
 
 export interface QueueRunnerOptions {
@@ -75,13 +75,12 @@ export function createQueueRunner(options: QueueRunnerOptions): Core {
         metrics?.gaveUp?.(definition.name, err)
         throw new UnrecoverableError((err as InvalidPayloadError).message)
       }
-      const done = metrics?.duration.startTimer({ job: definition.name })
+      const run = startTry(metrics, definition.name, job.attemptsMade + 1)
       try {
         await runHandler(definition, job.data, job.attemptsMade + 1, signal)
-        done?.({ status: 'completed' })
+        run.completed()
       } catch (err) {
-        done?.({ status: 'failed' })
-        metrics?.failures.inc({ job: definition.name })
+        run.failed(err)
         log.warn({ err, job: definition.name, attempt: job.attemptsMade + 1 }, 'job failed')
         if (job.attemptsMade + 1 >= (definition.attempts ?? jobDefaults.attempts))
           metrics?.gaveUp?.(definition.name, err)

@@ -2,7 +2,7 @@ import { AsyncResource } from 'node:async_hooks'
 import type { Logger } from 'pino'
 import type { PendingCounters } from './counters.ts'
 import { backoffDelay, checkPayload, type JobDefinition, jobDefaults, runHandler } from './definition.ts'
-import type { JobMetrics } from './metrics.ts'
+import { type JobMetrics, startTry } from './metrics.ts'
 
 export type { JobContext, JobDefinition } from './definition.ts'
 
@@ -50,14 +50,13 @@ export async function executeLocally(
 ): Promise<boolean> {
   const attempts = definition.attempts ?? jobDefaults.attempts
   for (let attempt = 1; attempt <= attempts; attempt++) {
-    const done = metrics?.duration.startTimer({ job: definition.name })
+    const run = startTry(metrics, definition.name, attempt)
     try {
       await runHandler(definition, payload, attempt)
-      done?.({ status: 'completed' })
+      run.completed()
       return true
     } catch (err) {
-      done?.({ status: 'failed' })
-      metrics?.failures.inc({ job: definition.name })
+      run.failed(err)
       log.error({ err, job: definition.name, attempt }, 'job failed')
       if (attempt < attempts) await new Promise((r) => setTimeout(r, backoffDelay(definition, attempt)))
       else metrics?.gaveUp?.(definition.name, err)

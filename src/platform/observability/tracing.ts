@@ -1,0 +1,153 @@
+import type { IncomingHttpHeaders } from 'node:http'
+import {
+  type Attributes,
+  DiagLogLevel,
+  defaultTextMapGetter,
+  diag,
+  ROOT_CONTEXT,
+  type Span,
+  SpanKind,
+  SpanStatusCode,
+  type Tracer,
+  trace,
+} from '@opentelemetry/api'
+import { W3CTraceContextPropagator } from '@opentelemetry/core'
+import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http'
+import { resourceFromAttributes } from '@opentelemetry/resources'
+import {
+  BatchSpanProcessor,
+  ParentBasedSampler,
+  TraceIdRatioBasedSampler,
+  TracerProvider,
+} from '@opentelemetry/sdk-trace'
+import type { Logger } from 'pino'
+
+export type { Span }
+
+export interface TracingSettings {
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT?: string | undefined
+  OTEL_EXPORTER_OTLP_HEADERS?: string | undefined
+  OTEL_SERVICE_NAME: string
+  OTEL_TRACES_SAMPLER_ARG: number
+  NODE_ENV: string
+}
+
+/**
+ * OpenTelemetry traces, exported over OTLP/HTTP when an endpoint is set. Spans are
+ * parented explicitly (the server span travels in the request scope, see
+ * request-scope.ts), so no global context manager and no second AsyncLocalStorage is
+ * installed, and with tracing off nothing is created at all.
+ */
+export interface Tracing {
+  readonly enabled: boolean
+  /** A request's span: a child of the caller's W3C `traceparent`, or a new trace. */
+  startServer(name: string, headers: IncomingHttpHeaders, attributes: Attributes): Span | undefined
+  /** A child of `parent`; none without a parent (statements outside a traced request). */
+  startChild(parent: Span | undefined, name: string, kind: SpanKind, attributes: Attributes): Span | undefined
+  /** A span that starts a trace of its own (a job run). */
+  startRoot(name: string, kind: SpanKind, attributes: Attributes): Span | undefined
+  /** Sends what is queued, waiting at most `timeoutMs`. */
+  flush(timeoutMs: number): Promise<void>
+  shutdown(): Promise<void>
+}
+
+/** Ends `span`, marked failed with `error`'s class (never its message, which may hold data). */
+export function endSpan(span: Span | undefined, error?: unknown): void {
+  if (!span) return
+  if (error !== undefined && error !== null) {
+    const type = error instanceof Error ? error.constructor.name : typeof error
+    const code = (error as { code?: unknown }).code
+    span.setAttribute('error.type', typeof code === 'string' ? code : type)
+    span.setStatus({ code: SpanStatusCode.ERROR })
+  }
+  span.end()
+}
+
+const disabled: Tracing = {
+  enabled: false,
+  startServer: () => undefined,
+  startChild: () => undefined,
+  startRoot: () => undefined,
+  flush: async () => {},
+  shutdown: async () => {},
+}
+
+/** `name=value,name2=value2` (OTEL_EXPORTER_OTLP_HEADERS' format) as a header object. */
+export function parseOtlpHeaders(value: string | undefined): Record<string, string> {
+  const headers: Record<string, string> = {}
+  for (const pair of (value ?? '').split(',')) {
+    const at = pair.indexOf('=')
+    if (at > 0)
+      headers[decodeURIComponent(pair.slice(0, at).trim())] = decodeURIComponent(pair.slice(at + 1).trim())
+  }
+  return headers
+}
+
+/** `work`, or nothing after `ms`; its failure is the SDK's to log (diag), not the caller's. */
+function within(work: Promise<unknown>, ms: number): Promise<void> {
+  return Promise.race([
+    work.then(
+      () => {},
+      () => {},
+    ),
+    new Promise<void>((done) => setTimeout(done, ms).unref()),
+  ])
+}
+
+export function createTracing(settings: TracingSettings, log: Logger, role: 'api' | 'worker'): Tracing {
+  const url = settings.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT
+  if (!url) return disabled
+  // The SDK's own complaints (an unreachable collector, a full queue) as warnings.
+  diag.setLogger(
+    {
+      error: (message, ...args) => log.warn({ args }, `tracing: ${message}`),
+      warn: (message, ...args) => log.warn({ args }, `tracing: ${message}`),
+      info: () => {},
+      debug: () => {},
+      verbose: () => {},
+    },
+    // Each platform a test process opens sets it again; that is not worth a warning.
+    { logLevel: DiagLogLevel.WARN, suppressOverrideMessage: true },
+  )
+  const exporter = new OTLPTraceExporter({
+    url,
+    headers: parseOtlpHeaders(settings.OTEL_EXPORTER_OTLP_HEADERS),
+    timeoutMillis: 5000,
+  })
+  const provider = new TracerProvider({
+    resource: resourceFromAttributes({
+      'service.name': role === 'worker' ? `${settings.OTEL_SERVICE_NAME}-worker` : settings.OTEL_SERVICE_NAME,
+      'deployment.environment.name': settings.NODE_ENV,
+    }),
+    // A caller that sampled its trace gets our spans in it; a new trace is sampled at the ratio.
+    sampler: new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(settings.OTEL_TRACES_SAMPLER_ARG) }),
+    // Bounded: a collector that is down or slow drops spans, never holds memory or requests.
+    spanProcessors: [
+      new BatchSpanProcessor({
+        exporter,
+        maxQueueSize: 4096,
+        scheduledDelayMillis: 2000,
+        exportTimeoutMillis: 5000,
+      }),
+    ],
+  })
+  const tracer: Tracer = provider.getTracer('inkwell')
+  const propagator = new W3CTraceContextPropagator()
+  return {
+    enabled: true,
+    startServer(name, headers, attributes) {
+      const parent = propagator.extract(ROOT_CONTEXT, headers, defaultTextMapGetter)
+      return tracer.startSpan(name, { kind: SpanKind.SERVER, attributes }, parent)
+    },
+    startChild(parent, name, kind, attributes) {
+      if (!parent?.isRecording()) return undefined
+      return tracer.startSpan(name, { kind, attributes }, trace.setSpan(ROOT_CONTEXT, parent))
+    },
+    startRoot(name, kind, attributes) {
+      return tracer.startSpan(name, { kind, attributes, root: true })
+    },
+    // Bounded waits: a collector that is down must not hold up a shutdown.
+    flush: (timeoutMs) => within(provider.forceFlush(), timeoutMs),
+    shutdown: () => within(provider.shutdown(), 2000),
+  }
+}

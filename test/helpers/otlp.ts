@@ -1,0 +1,62 @@
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { after } from 'node:test'
+
+export interface ExportedSpan {
+  traceId: string
+  spanId: string
+  parentSpanId?: string
+  name: string
+  kind: number
+  status?: { code?: number }
+  attributes: Record<string, string | number | boolean>
+  service: string
+}
+
+type OtlpValue = {
+  stringValue?: string
+  intValue?: string | number
+  boolValue?: boolean
+  doubleValue?: number
+}
+type OtlpAttribute = { key: string; value: OtlpValue }
+
+const valueOf = (v: OtlpValue) =>
+  v.stringValue ?? (v.intValue !== undefined ? Number(v.intValue) : (v.boolValue ?? v.doubleValue ?? ''))
+const attributes = (list: OtlpAttribute[] = []) =>
+  Object.fromEntries(list.map((a) => [a.key, valueOf(a.value)])) as ExportedSpan['attributes']
+
+/** An OpenTelemetry collector's OTLP/HTTP (JSON) traces receiver on loopback: keeps every span. */
+export async function otlpStandIn() {
+  const spans: ExportedSpan[] = []
+  const raw: string[] = []
+  const server = createServer((req, res) => {
+    let body = ''
+    req.setEncoding('utf8')
+    req.on('data', (chunk: string) => {
+      body += chunk
+    })
+    req.on('end', () => {
+      raw.push(body)
+      const payload = JSON.parse(body) as {
+        resourceSpans: Array<{
+          resource: { attributes: OtlpAttribute[] }
+          scopeSpans: Array<{
+            spans: Array<Omit<ExportedSpan, 'attributes' | 'service'> & { attributes: OtlpAttribute[] }>
+          }>
+        }>
+      }
+      for (const rs of payload.resourceSpans) {
+        const service = String(attributes(rs.resource.attributes)['service.name'])
+        for (const ss of rs.scopeSpans)
+          for (const span of ss.spans)
+            spans.push({ ...span, attributes: attributes(span.attributes), service })
+      }
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{}')
+    })
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const { port } = server.address() as AddressInfo
+  after(() => new Promise<void>((resolve) => server.close(() => resolve())))
+  return { endpoint: `http://127.0.0.1:${port}/v1/traces`, spans, raw }
+}
