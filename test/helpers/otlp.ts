@@ -21,10 +21,10 @@ type OtlpValue = {
 }
 type OtlpAttribute = { key: string; value: OtlpValue }
 
-const valueOf = (v: OtlpValue) =>
+const plainValue = (v: OtlpValue) =>
   v.stringValue ?? (v.intValue !== undefined ? Number(v.intValue) : (v.boolValue ?? v.doubleValue ?? ''))
 const attributes = (list: OtlpAttribute[] = []) =>
-  Object.fromEntries(list.map((a) => [a.key, valueOf(a.value)])) as ExportedSpan['attributes']
+  Object.fromEntries(list.map((a) => [a.key, plainValue(a.value)])) as ExportedSpan['attributes']
 
 /** An OpenTelemetry collector's OTLP/HTTP (JSON) traces receiver on loopback: keeps every span. */
 export async function otlpStandIn() {
