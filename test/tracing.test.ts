@@ -30,7 +30,7 @@ async function tracedApp(ratio: number) {
   return { t, collector, flush }
 }
 
-test("a request is a server span in its caller's trace; its statements are child spans, without their values", async () => {
+test("a request is a server span in its caller's trace; its statements and Redis commands are child spans, without their values", async () => {
   const { t, collector, flush } = await tracedApp(0)
   const headers = await t.auth('tracing-author')
   const created = await t.app.inject({
@@ -63,7 +63,12 @@ test("a request is a server span in its caller's trace; its statements are child
     'inkwell.request_id': res.headers['x-request-id'],
     'http.response.status_code': 200,
   })
-  const statements = collector.spans.filter((s) => s.parentSpanId === server.spanId)
+  const children = collector.spans.filter((s) => s.parentSpanId === server.spanId)
+  const statements = children.filter((s) => s.attributes['db.system.name'] === 'postgresql')
+  assert.equal(
+    children.length,
+    statements.length + children.filter((s) => s.attributes['db.system.name'] === 'redis').length,
+  )
   if (t.platform.ctx.database.kind === 'postgres') {
     assert.ok(statements.length >= 1, 'the story read is a child span')
     for (const s of statements) {
@@ -74,6 +79,16 @@ test("a request is a server span in its caller's trace; its statements are child
     }
     assert.ok(statements.some((s) => s.name === 'SELECT'))
   } else assert.equal(statements.length, 0, 'the embedded store is not traced')
+  // Redis commands (the view's dedupe key, the shared cache tier) are child spans, named by command only.
+  const redisSpans = collector.spans.filter((s) => s.attributes['db.system.name'] === 'redis')
+  if (t.platform.redis) {
+    assert.ok(redisSpans.length >= 1, 'the request used Redis')
+    for (const s of redisSpans) {
+      assert.equal(s.parentSpanId, server.spanId)
+      assert.equal(s.kind, CLIENT)
+      assert.match(s.name, /^[A-Z]+$/)
+    }
+  } else assert.equal(redisSpans.length, 0)
   // Nothing of the request beyond its route: no id, token, subject or body.
   const exported = collector.raw.join('')
   for (const secret of [id, headers.authorization.split('.')[2]!, 'tracing-author', 'secret-ish'])

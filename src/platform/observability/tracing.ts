@@ -1,3 +1,4 @@
+import { tracingChannel } from 'node:diagnostics_channel'
 import type { IncomingHttpHeaders } from 'node:http'
 import {
   type Attributes,
@@ -21,6 +22,7 @@ import {
   TracerProvider,
 } from '@opentelemetry/sdk-trace'
 import type { Logger } from 'pino'
+import { currentScope } from '../request-scope.ts'
 
 export type { Span }
 
@@ -94,6 +96,36 @@ function within(work: Promise<unknown>, ms: number): Promise<void> {
   ])
 }
 
+interface RedisCommandContext {
+  command: string
+  span?: Span | undefined
+}
+
+/**
+ * ioredis (6+) announces each command on the `ioredis:command` tracing channel; a
+ * command that `start` gives a span ends it with its reply. Subscribed only while
+ * tracing is on: with a subscriber, ioredis wraps every command of the process.
+ */
+function traceRedisCommands(start: (command: string) => Span | undefined): () => void {
+  const channel = tracingChannel<string, RedisCommandContext>('ioredis:command')
+  const handlers = {
+    start(context: RedisCommandContext) {
+      context.span = start(context.command.toUpperCase())
+    },
+    end() {},
+    asyncStart() {},
+    asyncEnd(context: RedisCommandContext) {
+      endSpan(context.span)
+    },
+    error(context: RedisCommandContext & { error?: unknown }) {
+      endSpan(context.span, context.error ?? new Error('redis command failed'))
+      context.span = undefined
+    },
+  }
+  channel.subscribe(handlers)
+  return () => channel.unsubscribe(handlers)
+}
+
 export function createTracing(settings: TracingSettings, log: Logger, role: 'api' | 'worker'): Tracing {
   const url = settings.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT
   if (!url) return disabled
@@ -133,21 +165,38 @@ export function createTracing(settings: TracingSettings, log: Logger, role: 'api
   })
   const tracer: Tracer = provider.getTracer('inkwell')
   const propagator = new W3CTraceContextPropagator()
+  // This instance's server spans: Redis commands (below) are seen process-wide.
+  const servers = new WeakSet<Span>()
+  const startChild: Tracing['startChild'] = (parent, name, kind, attributes) => {
+    if (!parent?.isRecording()) return undefined
+    return tracer.startSpan(name, { kind, attributes }, trace.setSpan(ROOT_CONTEXT, parent))
+  }
+  const stopRedisSpans = traceRedisCommands((command) => {
+    const parent = currentScope()?.request?.traceSpan
+    if (!parent || !servers.has(parent)) return undefined
+    // The command only: its keys and values hold ids and content.
+    return startChild(parent, command, SpanKind.CLIENT, {
+      'db.system.name': 'redis',
+      'db.operation.name': command,
+    })
+  })
   return {
     enabled: true,
     startServer(name, headers, attributes) {
       const parent = propagator.extract(ROOT_CONTEXT, headers, defaultTextMapGetter)
-      return tracer.startSpan(name, { kind: SpanKind.SERVER, attributes }, parent)
+      const span = tracer.startSpan(name, { kind: SpanKind.SERVER, attributes }, parent)
+      servers.add(span)
+      return span
     },
-    startChild(parent, name, kind, attributes) {
-      if (!parent?.isRecording()) return undefined
-      return tracer.startSpan(name, { kind, attributes }, trace.setSpan(ROOT_CONTEXT, parent))
-    },
+    startChild,
     startRoot(name, kind, attributes) {
       return tracer.startSpan(name, { kind, attributes, root: true })
     },
     // Bounded waits: a collector that is down must not hold up a shutdown.
     flush: (timeoutMs) => within(provider.forceFlush(), timeoutMs),
-    shutdown: () => within(provider.shutdown(), 2000),
+    shutdown: () => {
+      stopRedisSpans()
+      return within(provider.shutdown(), 2000)
+    },
   }
 }
