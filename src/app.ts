@@ -10,6 +10,7 @@ import { authorStoryRoutes, storyRoutes } from './modules/stories/index.ts'
 import { trendingRoutes } from './modules/trending/index.ts'
 import { authPlugin } from './platform/auth/plugin.ts'
 import type { Platform } from './platform/create-context.ts'
+import { resolveClientIpOnce } from './platform/http/client-ip.ts'
 import { corsOriginPolicy } from './platform/http/cors.ts'
 import { deadlinePlugin } from './platform/http/deadline.ts'
 import { docsRoutes, swaggerPlugin } from './platform/http/docs.ts'
@@ -54,6 +55,8 @@ export async function buildApp(platform: Platform): Promise<FastifyInstance> {
   installJsonBodyParser(app)
   installValidators(app)
   installErrorHandlers(app)
+  // First of the onRequest hooks, so every later reader gets the resolved address.
+  if (trustedProxies(ctx.config)) resolveClientIpOnce(app)
   app.addHook('onRequest', (request, reply, done) => {
     reply.header('x-request-id', request.id)
     done()
