@@ -97,7 +97,11 @@ test("a request is a server span in its caller's trace; its statements and Redis
 
 test('new traces are sampled at OTEL_TRACES_SAMPLER_ARG; a 500 is a failed span', async () => {
   const none = await tracedApp(0)
-  assert.equal((await none.t.app.inject({ method: 'GET', url: '/v1/stories' })).statusCode, 200)
+  // No traceparent, one that does not parse, one whose caller did not sample: no spans.
+  for (const traceparent of [undefined, 'junk', `00-${callerTrace}-${callerSpan}-00`]) {
+    const headers = traceparent === undefined ? {} : { traceparent }
+    assert.equal((await none.t.app.inject({ method: 'GET', url: '/v1/stories', headers })).statusCode, 200)
+  }
   await none.flush()
   assert.equal(none.collector.spans.length, 0)
 

@@ -16,9 +16,9 @@ import { W3CTraceContextPropagator } from '@opentelemetry/core'
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http'
 import { resourceFromAttributes } from '@opentelemetry/resources'
 import {
+  AlwaysOnSampler,
   BatchSpanProcessor,
   ParentBasedSampler,
-  TraceIdRatioBasedSampler,
   TracerProvider,
 } from '@opentelemetry/sdk-trace'
 import type { Logger } from 'pino'
@@ -151,8 +151,9 @@ export function createTracing(settings: TracingSettings, log: Logger, role: 'api
       'service.name': role === 'worker' ? `${settings.OTEL_SERVICE_NAME}-worker` : settings.OTEL_SERVICE_NAME,
       'deployment.environment.name': settings.NODE_ENV,
     }),
-    // A caller that sampled its trace gets our spans in it; a new trace is sampled at the ratio.
-    sampler: new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(settings.OTEL_TRACES_SAMPLER_ARG) }),
+    // A caller that sampled its trace gets our spans in it, one that did not gets none. New
+    // traces reach the SDK only once startServer has sampled them (below), at the ratio.
+    sampler: new ParentBasedSampler({ root: new AlwaysOnSampler() }),
     // Bounded: a collector that is down or slow drops spans, never holds memory or requests.
     spanProcessors: [
       new BatchSpanProcessor({
@@ -164,6 +165,7 @@ export function createTracing(settings: TracingSettings, log: Logger, role: 'api
     ],
   })
   const tracer: Tracer = provider.getTracer('inkwell')
+  const ratio = settings.OTEL_TRACES_SAMPLER_ARG
   const propagator = new W3CTraceContextPropagator()
   // This instance's server spans: Redis commands (below) are seen process-wide.
   const servers = new WeakSet<Span>()
@@ -183,9 +185,16 @@ export function createTracing(settings: TracingSettings, log: Logger, role: 'api
   return {
     enabled: true,
     startServer(name, headers, attributes) {
-      const parent = propagator.extract(ROOT_CONTEXT, headers, defaultTextMapGetter)
+      const parent =
+        headers.traceparent === undefined
+          ? ROOT_CONTEXT
+          : propagator.extract(ROOT_CONTEXT, headers, defaultTextMapGetter)
+      // A new trace (no caller, or a traceparent that does not parse) is sampled here,
+      // before the SDK makes ids and a span that would not be recorded: about 6 µs a
+      // request that the 95 % it skips by default no longer pay.
+      if (trace.getSpanContext(parent) === undefined && !(Math.random() < ratio)) return undefined
       const span = tracer.startSpan(name, { kind: SpanKind.SERVER, attributes }, parent)
-      servers.add(span)
+      if (span.isRecording()) servers.add(span)
       return span
     },
     startChild,
