@@ -95,13 +95,16 @@ test("a request is a server span in its caller's trace; its statements and Redis
     assert.ok(!exported.includes(secret), `${secret} was exported`)
 })
 
-test('new traces are sampled at OTEL_TRACES_SAMPLER_ARG; a 500 is a failed span', async () => {
+test('new traces (requests and job tries) are sampled at OTEL_TRACES_SAMPLER_ARG; a 500 is a failed span', async () => {
   const none = await tracedApp(0)
   // No traceparent, one that does not parse, one whose caller did not sample: no spans.
   for (const traceparent of [undefined, 'junk', `00-${callerTrace}-${callerSpan}-00`]) {
     const headers = traceparent === undefined ? {} : { traceparent }
     assert.equal((await none.t.app.inject({ method: 'GET', url: '/v1/stories', headers })).statusCode, 200)
   }
+  // A job's try starts a new trace too: sampled at the same ratio.
+  none.t.platform.ctx.jobs.register(flakyJob('test.unsampled', 1, 0).definition)
+  await none.t.platform.ctx.jobs.runNow('test.unsampled')
   await none.flush()
   assert.equal(none.collector.spans.length, 0)
 

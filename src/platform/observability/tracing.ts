@@ -199,6 +199,8 @@ export function createTracing(settings: TracingSettings, log: Logger, role: 'api
     },
     startChild,
     startRoot(name, kind, attributes) {
+      // A new trace, sampled at the ratio like a request without a caller.
+      if (!(Math.random() < ratio)) return undefined
       return tracer.startSpan(name, { kind, attributes, root: true })
     },
     // Bounded waits: a collector that is down must not hold up a shutdown.
