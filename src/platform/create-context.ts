@@ -91,7 +91,7 @@ export async function createPlatform(
       await database.close()
       // Last: what closing reported, too, goes out before the process exits.
       await ctx.errors.flush(2000)
-      await tracing.flush(2000)
+      // Sends the spans still queued (2 s at most).
       await tracing.shutdown()
     },
   }

@@ -1,6 +1,5 @@
-import { createServer } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import { after } from 'node:test'
+import { listen, sendJson } from '../config/support/http.ts'
 
 export interface ExportedSpan {
   traceId: string
@@ -30,33 +29,23 @@ const attributes = (list: OtlpAttribute[] = []) =>
 export async function otlpStandIn() {
   const spans: ExportedSpan[] = []
   const raw: string[] = []
-  const server = createServer((req, res) => {
-    let body = ''
-    req.setEncoding('utf8')
-    req.on('data', (chunk: string) => {
-      body += chunk
-    })
-    req.on('end', () => {
-      raw.push(body)
-      const payload = JSON.parse(body) as {
-        resourceSpans: Array<{
-          resource: { attributes: OtlpAttribute[] }
-          scopeSpans: Array<{
-            spans: Array<Omit<ExportedSpan, 'attributes' | 'service'> & { attributes: OtlpAttribute[] }>
-          }>
+  const server = await listen((_req, body, res) => {
+    raw.push(body)
+    const payload = JSON.parse(body) as {
+      resourceSpans: Array<{
+        resource: { attributes: OtlpAttribute[] }
+        scopeSpans: Array<{
+          spans: Array<Omit<ExportedSpan, 'attributes' | 'service'> & { attributes: OtlpAttribute[] }>
         }>
-      }
-      for (const rs of payload.resourceSpans) {
-        const service = String(attributes(rs.resource.attributes)['service.name'])
-        for (const ss of rs.scopeSpans)
-          for (const span of ss.spans)
-            spans.push({ ...span, attributes: attributes(span.attributes), service })
-      }
-      res.writeHead(200, { 'content-type': 'application/json' }).end('{}')
-    })
+      }>
+    }
+    for (const rs of payload.resourceSpans) {
+      const service = String(attributes(rs.resource.attributes)['service.name'])
+      for (const ss of rs.scopeSpans)
+        for (const span of ss.spans) spans.push({ ...span, attributes: attributes(span.attributes), service })
+    }
+    sendJson(res, 200, {})
   })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as AddressInfo
-  after(() => new Promise<void>((resolve) => server.close(() => resolve())))
-  return { endpoint: `http://127.0.0.1:${port}/v1/traces`, spans, raw }
+  after(() => server.close())
+  return { endpoint: `${server.url}/v1/traces`, spans, raw }
 }

@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { Type } from 'typebox'
+import { ifNoneMatchHits } from '../../platform/cache/etag.ts'
 import { Page, withErrors } from '../../platform/http/schema-helpers.ts'
 import { parseIdempotencyKey, requestHash } from '../../platform/idempotency/idempotency.ts'
 import { isPromise, type MaybePromise } from '../../platform/maybe-promise.ts'
@@ -30,12 +31,6 @@ import { createViewCounter, readerKey } from './views.ts'
 
 const bearer = [{ bearerAuth: [] }]
 
-/** If-None-Match: weak comparison against any listed tag, or `*`. */
-function matchesAny(header: string | undefined, etag: string): boolean {
-  if (!header) return false
-  const bare = (tag: string) => tag.trim().replace(/^W\//, '')
-  return header.split(',').some((tag) => tag.trim() === '*' || bare(tag) === bare(etag))
-}
 const StoryPage = Page(StoryListItem)
 
 /** Sends a story with its ETag, or 304 when If-None-Match names it. */
@@ -48,7 +43,7 @@ function sendStory(ifNoneMatch: string | undefined, reply: FastifyReply, row: St
     'cache-control',
     story.status === 'published' ? 'public, max-age=0, must-revalidate' : 'private, no-cache',
   )
-  if (matchesAny(ifNoneMatch, etag)) {
+  if (ifNoneMatchHits(ifNoneMatch, etag)) {
     reply.code(304).send(null)
     return
   }

@@ -2,7 +2,7 @@ import { SpanKind } from '@opentelemetry/api'
 import pg from 'pg'
 import type { Logger } from 'pino'
 import { Gauge, Histogram, type Metric } from 'prom-client'
-import { endSpan, type Span, type Tracing } from '../observability/tracing.ts'
+import { endSpan, type Span, type Tracing, tracingOff } from '../observability/tracing.ts'
 import { currentScope } from '../request-scope.ts'
 
 export interface PoolSettings {
@@ -56,10 +56,11 @@ function instrumentedClientClass(
     const parent = tracing.enabled ? currentScope()?.request?.traceSpan : undefined
     if (!parent) return undefined
     const text = statementText(config)
-    return tracing.startChild(parent, operationOf(text), SpanKind.CLIENT, {
+    const operation = operationOf(text)
+    return tracing.startChild(parent, operation, SpanKind.CLIENT, {
       'db.system.name': 'postgresql',
       'db.query.text': text,
-      'db.operation.name': operationOf(text),
+      'db.operation.name': operation,
       'inkwell.db.pool': role,
     })
   }
@@ -181,7 +182,7 @@ export function createPool(
   settings: PoolSettings,
   log: Logger,
   role = 'primary',
-  tracing: Pick<Tracing, 'enabled' | 'startChild'> = { enabled: false, startChild: () => undefined },
+  tracing: Pick<Tracing, 'enabled' | 'startChild'> = tracingOff,
 ): pg.Pool {
   const startupTimeouts = settings.DB_STARTUP_PARAMETERS
     ? {

@@ -14,7 +14,10 @@ export interface JobMetrics {
   tracing?: Pick<Tracing, 'startRoot'> | undefined
 }
 
-/** Times one try of a job, counts its failure, and traces it when tracing is on. */
+/**
+ * Times one try of a job, counts its failure, and traces it when tracing is on; a
+ * failed last try (no retry follows) is handed to `gaveUp`.
+ */
 export function startTry(metrics: JobMetrics | undefined, job: string, attempt: number) {
   const done = metrics?.duration.startTimer({ job })
   const span = metrics?.tracing?.startRoot(`job ${job}`, SpanKind.CONSUMER, {
@@ -26,10 +29,11 @@ export function startTry(metrics: JobMetrics | undefined, job: string, attempt: 
       done?.({ status: 'completed' })
       endSpan(span)
     },
-    failed(error: unknown) {
+    failed(error: unknown, last: boolean) {
       done?.({ status: 'failed' })
       metrics?.failures.inc({ job })
       endSpan(span, error)
+      if (last) metrics?.gaveUp?.(job, error)
     },
   }
 }

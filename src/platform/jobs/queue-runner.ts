@@ -80,10 +80,9 @@ export function createQueueRunner(options: QueueRunnerOptions): Core {
         await runHandler(definition, job.data, job.attemptsMade + 1, signal)
         run.completed()
       } catch (err) {
-        run.failed(err)
-        log.warn({ err, job: definition.name, attempt: job.attemptsMade + 1 }, 'job failed')
-        if (job.attemptsMade + 1 >= (definition.attempts ?? jobDefaults.attempts))
-          metrics?.gaveUp?.(definition.name, err)
+        const attempt = job.attemptsMade + 1
+        run.failed(err, attempt >= (definition.attempts ?? jobDefaults.attempts))
+        log.warn({ err, job: definition.name, attempt }, 'job failed')
         throw err
       }
     }

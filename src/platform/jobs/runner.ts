@@ -56,10 +56,9 @@ export async function executeLocally(
       run.completed()
       return true
     } catch (err) {
-      run.failed(err)
+      run.failed(err, attempt === attempts)
       log.error({ err, job: definition.name, attempt }, 'job failed')
       if (attempt < attempts) await new Promise((r) => setTimeout(r, backoffDelay(definition, attempt)))
-      else metrics?.gaveUp?.(definition.name, err)
     }
   }
   return false

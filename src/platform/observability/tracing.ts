@@ -65,7 +65,8 @@ export function endSpan(span: Span | undefined, error?: unknown): void {
   span.end()
 }
 
-const disabled: Tracing = {
+/** Tracing off: nothing is created. */
+export const tracingOff: Tracing = {
   enabled: false,
   startServer: () => undefined,
   startChild: () => undefined,
@@ -128,7 +129,7 @@ function traceRedisCommands(start: (command: string) => Span | undefined): () =>
 
 export function createTracing(settings: TracingSettings, log: Logger, role: 'api' | 'worker'): Tracing {
   const url = settings.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT
-  if (!url) return disabled
+  if (!url) return tracingOff
   // The SDK's own complaints (an unreachable collector, a full queue) as warnings.
   diag.setLogger(
     {
