@@ -13,5 +13,5 @@ export async function sentryStandIn() {
     sendJson(res, 200, {})
   })
   after(() => server.close())
-  return { dsn: server.url.replace('http://', 'http://publickey@') + '/7', envelopes }
+  return { dsn: `${server.url.replace('http://', 'http://publickey@')}/7`, envelopes }
 }
