@@ -1,4 +1,3 @@
-import cors from '@fastify/cors'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify'
 import { trustedProxies } from './config/network.ts'
@@ -11,7 +10,7 @@ import { trendingRoutes } from './modules/trending/index.ts'
 import { authPlugin } from './platform/auth/plugin.ts'
 import type { Platform } from './platform/create-context.ts'
 import { resolveClientIpOnce } from './platform/http/client-ip.ts'
-import { corsOriginPolicy } from './platform/http/cors.ts'
+import { corsOriginPolicy, corsPlugin } from './platform/http/cors.ts'
 import { deadlinePlugin } from './platform/http/deadline.ts'
 import { docsRoutes, swaggerPlugin } from './platform/http/docs.ts'
 import { installErrorHandlers } from './platform/http/error-handler.ts'
@@ -20,6 +19,7 @@ import { healthPlugin } from './platform/http/health.ts'
 import { installJsonBodyParser } from './platform/http/json-body.ts'
 import { loadSheddingPlugin } from './platform/http/load-shedding.ts'
 import { requestIdFrom } from './platform/http/request-id.ts'
+import { reserveRouteSlot } from './platform/http/route-of.ts'
 import { API_SECURITY_HEADERS, securityHeadersPlugin } from './platform/http/security-headers.ts'
 import { installValidators, normalizeRequestText } from './platform/http/validation.ts'
 import { httpTracingPlugin } from './platform/observability/http-tracing.ts'
@@ -55,6 +55,7 @@ export async function buildApp(platform: Platform): Promise<FastifyInstance> {
   installJsonBodyParser(app)
   installValidators(app)
   installErrorHandlers(app)
+  reserveRouteSlot(app)
   // First of the onRequest hooks, so every later reader gets the resolved address.
   if (trustedProxies(ctx.config)) resolveClientIpOnce(app)
   app.addHook('onRequest', (request, reply, done) => {
@@ -64,7 +65,7 @@ export async function buildApp(platform: Platform): Promise<FastifyInstance> {
   app.addHook('preValidation', normalizeRequestText)
 
   await app.register(securityHeadersPlugin, { headers: API_SECURITY_HEADERS })
-  await app.register(cors, {
+  await app.register(corsPlugin, {
     origin: corsOriginPolicy(ctx.config),
     methods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'],
     allowedHeaders: [

@@ -269,6 +269,37 @@ describe('request ids, headers and CORS', () => {
     )
   })
 
+  test('CORS answers requests with an Origin; those without get Vary: Origin and nothing else', async () => {
+    const withOrigin = await app.inject({
+      method: 'GET',
+      url: '/v1/stories',
+      headers: { origin: 'https://app.example.com' },
+    })
+    assert.equal(withOrigin.headers['access-control-allow-origin'], 'https://app.example.com')
+    assert.match(String(withOrigin.headers['access-control-expose-headers']), /etag/)
+    assert.equal(withOrigin.headers.vary, 'Origin')
+    const without = await app.inject({ method: 'GET', url: '/v1/stories' })
+    assert.equal(without.statusCode, 200)
+    assert.equal(without.headers.vary, 'Origin')
+    assert.equal(without.headers['access-control-allow-origin'], undefined)
+    assert.equal(without.headers['access-control-expose-headers'], undefined)
+    // A preflight needs an Origin: without one there is no such route.
+    const bare = await app.inject({
+      method: 'OPTIONS',
+      url: '/v1/stories',
+      headers: { 'access-control-request-method': 'POST' },
+    })
+    assert.equal(bare.statusCode, 404)
+    const preflight = await app.inject({
+      method: 'OPTIONS',
+      url: '/v1/stories',
+      headers: { origin: 'https://app.example.com', 'access-control-request-method': 'POST' },
+    })
+    assert.equal(preflight.statusCode, 204)
+    assert.match(String(preflight.headers['access-control-allow-methods']), /PATCH/)
+    assert.equal(preflight.headers['access-control-max-age'], '600')
+  })
+
   test('trailing slashes reach the same route', async () => {
     const story = await publishStory(app, alice.headers)
     assert.equal((await app.inject({ method: 'GET', url: `/v1/stories/${story.id}/` })).statusCode, 200)

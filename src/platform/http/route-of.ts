@@ -1,4 +1,4 @@
-import type { FastifyRequest } from 'fastify'
+import type { FastifyInstance, FastifyRequest } from 'fastify'
 
 type RouteOptions = FastifyRequest['routeOptions']
 
@@ -9,8 +9,17 @@ const ROUTE = Symbol('inkwell.routeOptions')
  * every read (a dozen fields and a router lookup), and the hooks of one request (rate
  * limits, deadline, metrics, audit, validation) read it about six times.
  */
+/**
+ * Gives every request the slot routeOf fills, from its construction: a property added
+ * later changes the request object's shape mid-request, and Fastify's own property
+ * reads on requests then see two shapes instead of one.
+ */
+export function reserveRouteSlot(app: FastifyInstance): void {
+  app.decorateRequest(ROUTE, null)
+}
+
 export function routeOf(request: FastifyRequest): Readonly<RouteOptions> {
-  const held = request as unknown as { [ROUTE]?: RouteOptions }
+  const held = request as unknown as { [ROUTE]?: RouteOptions | null }
   held[ROUTE] ??= request.routeOptions
   return held[ROUTE]
 }

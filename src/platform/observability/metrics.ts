@@ -1,10 +1,10 @@
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import type { Logger } from 'pino'
-import { Counter, collectDefaultMetrics, Histogram, type Metric, Registry } from 'prom-client'
+import { collectDefaultMetrics, type Metric, Registry } from 'prom-client'
 import { routeTemplate } from '../http/route-of.ts'
 import { accessLogger } from './access-log.ts'
-import { labelChildren } from './label-children.ts'
+import { RedMetrics } from './red-metrics.ts'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -25,43 +25,24 @@ export const metricsPlugin = fp(
     collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 20 })
     // Metrics owned outside the app (the secrets store's refresh counters).
     for (const metric of opts.extra ?? []) registry.registerMetric(metric)
-    const labelNames = ['method', 'route', 'status'] as const
-    const requests = new Counter({
-      name: 'http_requests_total',
-      help: 'HTTP requests by route template and status',
-      labelNames,
-      registers: [registry],
-    })
-    const duration = new Histogram({
-      name: 'http_request_duration_seconds',
-      help: 'HTTP request latency by route template and status',
-      labelNames,
-      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
-      registers: [registry],
-    })
-    app.decorate('metrics', registry)
-
-    // The children of each (method, route template, status), resolved once.
-    const childrenOf = labelChildren((method, route, status) => {
-      const labels = { method, route, status }
-      return { count: requests.labels(labels), time: duration.labels(labels) }
-    })
-    app.decorate('countRefused', (status: number, method = '-') =>
-      childrenOf(method, 'unparsed', String(status)).count.inc(),
+    const red = new RedMetrics(
+      registry,
+      [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     )
+    app.decorate('metrics', registry)
+    app.decorate('countRefused', (status: number, method = '-') => red.count(method, 'unparsed', status))
     const access = accessLogger(app.log as Logger)
     app.addHook('onResponse', (request, reply, done) => {
       const route = routeTemplate(request)
-      const child = childrenOf(request.method, route, String(reply.statusCode))
-      child.count.inc()
-      child.time.observe(reply.elapsedTime / 1000)
+      const elapsedMs = reply.elapsedTime
+      red.record(request.method, route, reply.statusCode, elapsedMs / 1000)
       access({
         reqId: request.id,
         method: request.method,
         route,
         path: request.url.split('?')[0]!,
         status: reply.statusCode,
-        durationMs: Math.round(reply.elapsedTime * 100) / 100,
+        durationMs: Math.round(elapsedMs * 100) / 100,
         ip: request.ip,
       })
       done()
