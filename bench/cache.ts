@@ -1,5 +1,5 @@
 // GET /v1/stories/:id from the two-tier cache, on real PostgreSQL and Redis, in one run:
-//   npm run bench -- cache [--seconds 5] [--rounds 3] [--connections 32] [--auth]
+//   npm run bench -- cache [--seconds 5] [--rounds 5] [--connections 32] [--auth]
 //                          [--database-url postgres://…] [--redis-url redis://…]
 // (a) bare Fastify answering a fixed JSON body the size of the story response; (b) Inkwell,
 // CACHE_ENABLED=true, rate limiting off; (c) the same with rate limiting on, limits high
@@ -103,7 +103,7 @@ export async function run(args: string[]): Promise<void> {
     args,
     options: {
       seconds: { type: 'string', default: '5' },
-      rounds: { type: 'string', default: '3' },
+      rounds: { type: 'string', default: '5' },
       connections: { type: 'string', default: '32' },
       auth: { type: 'boolean', default: false },
       'database-url': databaseUrlOption,
@@ -194,14 +194,10 @@ export async function run(args: string[]): Promise<void> {
       }
     }
 
-    const [a, b, c, d, e, f] = results.map(median) as [
-      LoadResult,
-      LoadResult,
-      LoadResult,
-      LoadResult,
-      LoadResult,
-      LoadResult,
-    ]
+    // Only the CPU ratios below use the medians; the rate ratios are taken per round.
+    const medians = results.map(median)
+    const [a, b] = medians as [LoadResult, LoadResult]
+    const f = medians[5]!
     console.log(
       `\n${rounds} rounds of ${seconds} s per scenario, ${connections} connections, ${values.auth ? 'one hot token' : 'anonymous'}; median round:`,
     )
@@ -209,16 +205,27 @@ export async function run(args: string[]): Promise<void> {
       const all = results[i]!.map((r) => r.requests.average.toFixed(0)).join(' / ')
       console.log(`${row(s.name, median(results[i]!))}   rounds ${all}`)
     }
-    const rps = (r: LoadResult) => r.requests.average
-    console.log(`\ncached / bare (b/a):            ${ratio(rps(b), rps(a))}   target ≥ 50%`)
-    console.log(`rate-limited / bare (c/a):      ${ratio(rps(c), rps(a))}`)
-    console.log(`rate-limit cost 1 - (c)/(b):    ${(100 * (1 - rps(c) / rps(b))).toFixed(1)}%   target ≤ 15%`)
-    console.log(`uncached / cached (d/b):        ${ratio(rps(d), rps(b))}`)
-    console.log(`healthz / bare (e/a):           ${ratio(rps(e), rps(a))}`)
-    console.log(`cached story / healthz (b/e):   ${ratio(rps(b), rps(e))}`)
-    console.log(`minimal pipeline / bare (f/a):  ${ratio(rps(f), rps(a))}   (what the duties cost)`)
+    // Each ratio is taken within a round (its scenarios ran seconds apart, on the same
+    // machine state) and the median over rounds reported, with every round's value: the
+    // machine's speed drifts by a third within minutes, which a ratio of two medians
+    // taken from different rounds would carry into the result.
+    const perRound = (x: number, y: number, f: (p: number, q: number) => number) => {
+      const values = results[x]!.map((r, i) => f(r.requests.average, results[y]![i]!.requests.average))
+      const sorted = [...values].sort((p, q) => p - q)
+      const mid = sorted[Math.floor(sorted.length / 2)]!
+      return `${mid.toFixed(1).padStart(5)}%   rounds ${values.map((v) => v.toFixed(0)).join(' / ')}`
+    }
+    const share = (p: number, q: number) => (100 * p) / q
+    const cost = (p: number, q: number) => 100 * (1 - p / q)
+    console.log(`\ncached / bare (b/a):              ${perRound(1, 0, share)}   target ≥ 50%`)
+    console.log(`rate-limited / bare (c/a):        ${perRound(2, 0, share)}`)
+    console.log(`rate-limit cost 1 - (c)/(b):      ${perRound(2, 1, cost)}   target ≤ 15%`)
+    console.log(`uncached / cached (d/b):          ${perRound(3, 1, share)}`)
+    console.log(`healthz / bare (e/a):             ${perRound(4, 0, share)}`)
+    console.log(`cached story / healthz (b/e):     ${perRound(1, 4, share)}`)
+    console.log(`minimal pipeline / bare (f/a):    ${perRound(5, 0, share)}   (what the duties cost)`)
     console.log(
-      `cached / minimal pipeline (b/f): ${ratio(rps(b), rps(f))}  (what Inkwell's way of doing them costs)`,
+      `cached / minimal pipeline (b/f):  ${perRound(1, 5, share)}   (what Inkwell's way of doing them costs)`,
     )
     if (a.cpuUsPerRequest !== undefined && b.cpuUsPerRequest !== undefined)
       console.log(

@@ -1,7 +1,7 @@
 import { LRUCache } from 'lru-cache'
 import type { Logger } from 'pino'
 import type { MaybePromise } from '../maybe-promise.ts'
-import { labelChildren } from '../observability/label-children.ts'
+import { type Tally, tallies } from '../observability/tallies.ts'
 import { type CacheKind, cacheKinds, TTL } from './keys.ts'
 import type { CacheMetrics } from './metrics.ts'
 import type { Invalidation, SharedTier } from './shared-tier.ts'
@@ -61,14 +61,14 @@ export class TieredCache implements ObjectCache {
   #sharedReady = false
   #missedInvalidation = false
 
-  /** Hit and miss counters by label set (labelChildren: resolved once each). */
-  readonly #hits: (kind: CacheKind, tier: 'local' | 'shared' | 'coalesced') => { inc(): void }
-  readonly #misses: (kind: CacheKind, reason: 'absent' | 'bypass') => { inc(): void }
+  /** Hit and miss counters by label set, tallied (observability/tallies.ts). */
+  readonly #hits: (kind: CacheKind, tier: 'local' | 'shared' | 'coalesced') => Tally
+  readonly #misses: (kind: CacheKind, reason: 'absent' | 'bypass') => Tally
 
   constructor(options: Options) {
     this.#o = options
-    this.#hits = labelChildren((kind, tier) => options.metrics.hits.labels({ kind, tier }))
-    this.#misses = labelChildren((kind, reason) => options.metrics.misses.labels({ kind, reason }))
+    this.#hits = tallies(options.metrics.hits, ['kind', 'tier'])
+    this.#misses = tallies(options.metrics.misses, ['kind', 'reason'])
     this.#local = new LRUCache<string, object>({ max: Math.max(1, options.localMax) })
     options.metrics.degraded.set(options.shared ? 1 : 0)
     for (const link of options.shared?.links ?? []) {

@@ -1,8 +1,9 @@
 import cors, { type FastifyCorsOptions } from '@fastify/cors'
-import type { FastifyInstance, FastifyPluginCallback, FastifyReply, FastifyRequest } from 'fastify'
+import type { FastifyPluginCallback, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { listSetting } from '../../config/network.ts'
 import type { Config } from '../../config/schema.ts'
+import { registerGated } from './gated-plugin.ts'
 
 const LOCALHOST_ORIGIN = /^https?:\/\/(localhost|127\.0\.0\.1|\[::1\])(:\d{1,5})?$/
 
@@ -18,8 +19,6 @@ export function corsOriginPolicy(config: Readonly<Config>) {
   }
 }
 
-type Hook = (request: FastifyRequest, reply: FastifyReply, done: (err?: Error) => void) => void
-
 /**
  * @fastify/cors, with its per-request work kept to the requests it concerns: those that
  * carry an `Origin` (browsers send one on every cross-origin request and preflight).
@@ -28,25 +27,18 @@ type Hook = (request: FastifyRequest, reply: FastifyReply, done: (err?: Error) =
  * to add `Vary: Origin` and nothing else; here they get that header alone.
  */
 export const corsPlugin = fp<FastifyCorsOptions>(
-  (app, options, next) => {
-    const onlyWithOrigin = (hook: Hook): Hook =>
-      function (this: FastifyInstance, request, reply, done) {
-        if (request.headers.origin !== undefined) hook.call(this, request, reply, done)
-        else {
-          reply.header('vary', 'Origin')
-          done()
-        }
-      }
-    const gated = new Proxy(app, {
-      get(target, key) {
-        if (key === 'addHook')
-          return (name: string, hook: Hook) =>
-            target.addHook(name as 'onRequest', name === 'onRequest' ? onlyWithOrigin(hook) : hook)
-        const value: unknown = Reflect.get(target, key, target)
-        return typeof value === 'function' ? value.bind(target) : value
-      },
-    })
-    ;(cors as unknown as FastifyPluginCallback<FastifyCorsOptions>)(gated, options, next)
+  async (app, options) => {
+    const withOrigin = (request: FastifyRequest, reply: FastifyReply) => {
+      if (request.headers.origin !== undefined) return true
+      reply.header('vary', 'Origin')
+      return false
+    }
+    await registerGated(
+      app,
+      cors as unknown as FastifyPluginCallback<FastifyCorsOptions>,
+      options,
+      withOrigin,
+    )
   },
   { name: 'inkwell-cors' },
 )

@@ -1,10 +1,11 @@
 import { getHeapStatistics } from 'node:v8'
 import underPressure from '@fastify/under-pressure'
-import type { FastifyInstance, FastifyRequest } from 'fastify'
+import type { FastifyInstance, FastifyPluginCallback, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { Counter } from 'prom-client'
 import type { Config } from '../../config/schema.ts'
 import { AppError } from './errors.ts'
+import { registerGated } from './gated-plugin.ts'
 import { routeOf } from './route-of.ts'
 
 export type SheddingSettings = Pick<
@@ -47,7 +48,10 @@ export const loadSheddingPlugin = fp<{ settings: SheddingSettings }>(
         armed = true
       }, 2 * settings.SHED_SAMPLE_INTERVAL_MS).unref()
     })
-    await app.register(underPressure, {
+    // Its hook reads `request.routeOptions` (built anew on every read) before checking
+    // anything; the checks themselves are flags `isUnderPressure` reads, so the hook
+    // runs only for a request that will be refused or let through by the handler.
+    const underPressureOptions = {
       maxEventLoopDelay: settings.SHED_MAX_EVENT_LOOP_DELAY_MS,
       // The heap threshold follows the V8 limit (--max-old-space-size), so it stays right
       // whatever memory the container is given.
@@ -63,7 +67,13 @@ export const loadSheddingPlugin = fp<{ settings: SheddingSettings }>(
           }),
         )
       },
-    })
+    }
+    await registerGated(
+      app,
+      underPressure as unknown as FastifyPluginCallback<typeof underPressureOptions>,
+      underPressureOptions,
+      () => app.isUnderPressure(),
+    )
   },
   { name: 'inkwell-load-shedding', dependencies: ['inkwell-metrics'] },
 )

@@ -49,30 +49,51 @@ const MAX_DEPTH = 32
 class TooDeep extends Error {}
 
 /** Checks every string of a parsed input and NFC-normalizes it in place. */
-function normalizeText(value: unknown, path: string, errors: FieldError[], depth = 0): unknown {
-  if (typeof value === 'string') {
-    if (INVALID_TEXT.test(value)) {
-      errors.push({ field: path, message: 'contains a NUL character or invalid Unicode' })
-      return value
-    }
-    return value.normalize('NFC')
+// Text that is ASCII without NUL is already NFC and cannot hold a surrogate: most ids,
+// names and query values. It skips the lookbehind test and ICU's normalize().
+// biome-ignore lint/suspicious/noControlCharactersInRegex: excluding NUL is the point
+const ASCII_WITHOUT_NUL = /^[\u0001-\u007f]*$/
+
+/** A string in NFC, or the same string with an error recorded (its field path built only then). */
+function normalizeString(
+  value: string,
+  path: string,
+  key: string | number | undefined,
+  errors: FieldError[],
+): string {
+  if (ASCII_WITHOUT_NUL.test(value)) return value
+  if (INVALID_TEXT.test(value)) {
+    errors.push({
+      field: key === undefined ? path : `${path}.${key}`,
+      message: 'contains a NUL character or invalid Unicode',
+    })
+    return value
   }
+  return value.normalize('NFC')
+}
+
+function normalizeText(value: unknown, path: string, errors: FieldError[], depth = 0): unknown {
+  if (typeof value === 'string') return normalizeString(value, path, undefined, errors)
   if (value === null || typeof value !== 'object') return value
   if (depth >= MAX_DEPTH) throw new TooDeep()
-  if (Array.isArray(value)) return value.map((v, i) => normalizeText(v, `${path}.${i}`, errors, depth + 1))
+  const member = (child: unknown, key: string | number) =>
+    typeof child === 'string'
+      ? normalizeString(child, path, key, errors)
+      : normalizeText(child, `${path}.${key}`, errors, depth + 1)
+  if (Array.isArray(value)) return value.map(member)
   const record = value as Record<string, unknown>
   for (const key of Object.keys(record)) {
-    if (INVALID_TEXT.test(key)) errors.push({ field: path, message: 'has a field name with invalid text' })
-    else record[key] = normalizeText(record[key], `${path}.${key}`, errors, depth + 1)
+    if (!ASCII_WITHOUT_NUL.test(key) && INVALID_TEXT.test(key))
+      errors.push({ field: path, message: 'has a field name with invalid text' })
+    else {
+      const child = record[key]
+      const normalized = member(child, key)
+      if (normalized !== child) record[key] = normalized
+    }
   }
   return value
 }
 
-/**
- * The raw URL's percent-escapes must decode to UTF-8: the query string parser decodes
- * `%ff` to U+FFFD, which would then pass as text. (A path find-my-way cannot decode
- * never gets here: see framework-errors.ts.)
- */
 function checkUrlEncoding(url: string): void {
   if (!url.includes('%')) return
   try {

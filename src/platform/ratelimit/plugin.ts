@@ -5,7 +5,7 @@ import type { RedisLink } from '../cache/redis.ts'
 import { AppError } from '../http/errors.ts'
 import { routeOf, routeTemplate } from '../http/route-of.ts'
 import { isPromise } from '../maybe-promise.ts'
-import { labelChildren } from '../observability/label-children.ts'
+import { tallies } from '../observability/tallies.ts'
 import { clientBucket } from './client-key.ts'
 import { type Decision, Limiter } from './limiter.ts'
 import { type LimitClass, type RateLimitSettings, routeClass, routeId, rulesFrom } from './rules.ts'
@@ -102,7 +102,7 @@ export const rateLimitPlugin = fp<RateLimitOptions>(
     )
     app.decorateRequest('rateLimit', null)
 
-    const checks = labelChildren((cls, outcome) => metrics.requests.labels({ class: cls, outcome }))
+    const checks = tallies(metrics.requests, ['class', 'outcome'])
 
     /** Takes a token; the error to fail the request with when the limit is reached. */
     function verdict(request: FastifyRequest, reply: FastifyReply, cls: LimitClass, d: Decision) {

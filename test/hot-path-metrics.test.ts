@@ -2,6 +2,7 @@ import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { Counter, Histogram, Registry } from 'prom-client'
 import { RedMetrics } from '../src/platform/observability/red-metrics.ts'
+import { tallies } from '../src/platform/observability/tallies.ts'
 
 const BOUNDS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
 
@@ -62,4 +63,25 @@ test('the RED metrics export exactly what prom-client would for the same request
   ours.resetMetrics()
   theirs.resetMetrics()
   assert.equal(await ours.metrics(), await theirs.metrics())
+})
+
+test('tallied counter increments reach prom-client when read, from every tally feeding the counter', async () => {
+  const registry = new Registry()
+  const counter = new Counter({
+    name: 'hits_total',
+    help: 'h',
+    labelNames: ['kind', 'tier'],
+    registers: [registry],
+  })
+  const first = tallies(counter, ['kind', 'tier'])
+  const second = tallies(counter, ['kind', 'tier'])
+  for (let i = 0; i < 5; i++) first('story', 'local').inc()
+  second('story', 'local').inc()
+  second('profile', 'shared').inc()
+  const text = await registry.metrics()
+  assert.match(text, /hits_total\{kind="story",tier="local"\} 6/)
+  assert.match(text, /hits_total\{kind="profile",tier="shared"\} 1/)
+  // Read again with nothing new: the tallies were added once, not twice.
+  first('story', 'local').inc()
+  assert.match(await registry.metrics(), /hits_total\{kind="story",tier="local"\} 7/)
 })
