@@ -11,13 +11,15 @@ import { deferredChildLogger } from '../../src/platform/observability/request-lo
 /** A destination that parses each JSON line written to it. */
 function jsonLines() {
   const lines: Array<Record<string, unknown>> = []
+  const writes: string[] = []
   const sink = new Writable({
     write(chunk, _encoding, done) {
+      writes.push(String(chunk))
       for (const line of String(chunk).split('\n').filter(Boolean)) lines.push(JSON.parse(line))
       done()
     },
   })
-  return { lines, sink }
+  return { lines, writes, sink }
 }
 
 const sampleValue = (name: string) => `value-of-${name.toLowerCase()}-5e1d`
@@ -49,8 +51,11 @@ test('logs redact every secret setting wherever a config object is logged', () =
     assert.ok(!output.includes(sampleValue(name)), `${name} leaked into logs`)
 })
 
-test('access lines share the destination, level and bindings of the logger, in its shape', () => {
-  const { lines, sink } = jsonLines()
+/** Access lines are written at the end of the event-loop turn (access-log.ts). */
+const endOfTurn = () => new Promise<void>((resolve) => setImmediate(resolve))
+
+test('access lines share the destination, level and bindings of the logger, in its shape', async () => {
+  const { lines, writes, sink } = jsonLines()
   const log = pino(loggerOptions('info'), sink).child({ process: 'api' })
   const entry = {
     reqId: 'r1',
@@ -64,6 +69,8 @@ test('access lines share the destination, level and bindings of the logger, in i
   }
   const access = accessLogger(log)
   access(entry)
+  assert.equal(lines.length, 0, 'written at the end of the turn, not at once')
+  await endOfTurn()
   log.info(entry, 'request completed')
   assert.equal(lines.length, 2)
   const [written, byPino] = lines as [Record<string, unknown>, Record<string, unknown>]
@@ -75,12 +82,25 @@ test('access lines share the destination, level and bindings of the logger, in i
 
   // A duration JSON cannot carry still leaves a valid line.
   access({ ...entry, durationMs: Number.NaN })
+  await endOfTurn()
   assert.equal(lines.length, 3)
   assert.equal(lines[2]!.durationMs, null)
 
+  // The lines of one turn go out together, as one write, in order.
+  access({ ...entry, reqId: 'r2' })
+  access({ ...entry, reqId: 'r3' })
+  const writesBefore = writes.length
+  await endOfTurn()
+  assert.equal(writes.length, writesBefore + 1)
+  assert.deepEqual(
+    lines.slice(3).map((l) => l.reqId),
+    ['r2', 'r3'],
+  )
+
   log.level = 'warn'
   access(entry)
-  assert.equal(lines.length, 3, 'no access line below its level')
+  await endOfTurn()
+  assert.equal(lines.length, 5, 'no access line below its level')
 })
 
 test('a request that logs nothing makes no child logger; one that logs gets the request id', () => {
