@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { Counter, Histogram, Registry } from 'prom-client'
+import { isoNow } from '../src/platform/observability/logger.ts'
 import { RedMetrics } from '../src/platform/observability/red-metrics.ts'
 import { tallies } from '../src/platform/observability/tallies.ts'
 
@@ -84,4 +85,23 @@ test('tallied counter increments reach prom-client when read, from every tally f
   // Read again with nothing new: the tallies were added once, not twice.
   first('story', 'local').inc()
   assert.match(await registry.metrics(), /hits_total\{kind="story",tier="local"\} 7/)
+})
+
+test('log times are the current time in ISO 8601, to the millisecond', () => {
+  const before = Date.now()
+  const iso = isoNow()
+  const after = Date.now()
+  assert.match(iso, /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/)
+  const at = Date.parse(iso)
+  assert.ok(at >= before && at <= after, `${iso} outside [${before}, ${after}]`)
+  // Within one millisecond the same text is reused; a later millisecond gets its own.
+  const end = Date.now() + 3
+  let changed = false
+  let previous = isoNow()
+  while (Date.now() < end) {
+    const now = isoNow()
+    if (now !== previous) changed = Date.parse(now) > Date.parse(previous)
+    previous = now
+  }
+  assert.ok(changed, 'the time moved on')
 })

@@ -1,4 +1,5 @@
 import pino, { type Logger } from 'pino'
+import { isoNow } from './logger.ts'
 
 /** One request as the access log records it. */
 export interface AccessEntry {
@@ -93,7 +94,7 @@ export function accessLogger(logger: Logger): (entry: AccessEntry) => void {
   return (entry) => {
     if (!logger.isLevelEnabled('info')) return
     batch.add(
-      `{"level":"info","time":"${new Date().toISOString()}"${bindings},"reqId":${JSON.stringify(entry.reqId)},"method":${JSON.stringify(entry.method)},"route":${JSON.stringify(entry.route)},"path":${JSON.stringify(entry.path)},"status":${entry.status},"durationMs":${finiteOrNull(entry.durationMs)},"ip":${JSON.stringify(entry.ip)},"msg":"request completed"}\n`,
+      `{"level":"info","time":"${isoNow()}"${bindings},"reqId":${JSON.stringify(entry.reqId)},"method":${JSON.stringify(entry.method)},"route":${JSON.stringify(entry.route)},"path":${JSON.stringify(entry.path)},"status":${entry.status},"durationMs":${finiteOrNull(entry.durationMs)},"ip":${JSON.stringify(entry.ip)},"msg":"request completed"}\n`,
     )
   }
 }

@@ -15,11 +15,27 @@ export const REDACT_PATHS = [
   ...secretSettingNames.map((name) => `*.${name}`),
 ]
 
+let lastMs = Number.NaN
+let lastIso = ''
+
+/**
+ * The current time as ISO 8601, formatted once per millisecond: formatting a Date costs
+ * about 1 µs, and under load a dozen log lines (access lines mostly) share each ms.
+ */
+export function isoNow(): string {
+  const ms = Date.now()
+  if (ms !== lastMs) {
+    lastMs = ms
+    lastIso = new Date(ms).toISOString()
+  }
+  return lastIso
+}
+
 export function loggerOptions(level: string): LoggerOptions {
   return {
     level,
     redact: { paths: REDACT_PATHS, censor: '[redacted]' },
-    timestamp: () => `,"time":"${new Date().toISOString()}"`,
+    timestamp: () => `,"time":"${isoNow()}"`,
     formatters: { level: (label) => ({ level: label }) },
   }
 }
