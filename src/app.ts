@@ -58,10 +58,6 @@ export async function buildApp(platform: Platform): Promise<FastifyInstance> {
   reserveRouteSlot(app)
   // First of the onRequest hooks, so every later reader gets the resolved address.
   if (trustedProxies(ctx.config)) resolveClientIpOnce(app)
-  app.addHook('onRequest', (request, reply, done) => {
-    reply.header('x-request-id', request.id)
-    done()
-  })
   app.addHook('preValidation', normalizeRequestText)
 
   await app.register(securityHeadersPlugin, { headers: API_SECURITY_HEADERS })

@@ -51,11 +51,15 @@ export const API_SECURITY_HEADERS = helmetHeaders({
   xXssProtection: false,
 })
 
-/** Security headers on every response, 404s and errors included. */
+/**
+ * Security headers and the request id on every response, 404s and errors included, in
+ * one hook (each hook is a call per request).
+ */
 export const securityHeadersPlugin = fp<{ headers: Readonly<Record<string, string>> }>(
   async (app: FastifyInstance, { headers }) => {
-    app.addHook('onRequest', (_request, reply, done) => {
+    app.addHook('onRequest', (request, reply, done) => {
       reply.headers(headers)
+      reply.header('x-request-id', request.id)
       done()
     })
   },
