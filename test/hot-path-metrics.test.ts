@@ -2,6 +2,7 @@ import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { Counter, Histogram, Registry } from 'prom-client'
 import { isoNow } from '../src/platform/observability/logger.ts'
+import { pathOf } from '../src/platform/observability/metrics.ts'
 import { RedMetrics } from '../src/platform/observability/red-metrics.ts'
 import { tallies } from '../src/platform/observability/tallies.ts'
 
@@ -104,4 +105,11 @@ test('log times are the current time in ISO 8601, to the millisecond', () => {
     previous = now
   }
   assert.ok(changed, 'the time moved on')
+})
+
+test('the access line keeps a path without its query string', () => {
+  assert.equal(pathOf('/v1/stories?author=alice&cursor=x'), '/v1/stories')
+  assert.equal(pathOf('/v1/stories/abc'), '/v1/stories/abc')
+  assert.equal(pathOf('/v1/stories/?'), '/v1/stories/')
+  assert.equal(pathOf('/search?q=a?b'), '/search')
 })

@@ -25,7 +25,17 @@ class PooledRandom {
 /** UUIDv7s, time-ordered and increasing within the process (uuidv7's own generator). */
 const ids = new V7Generator(new PooledRandom())
 
-export const newRequestId = (): string => ids.generate().toString()
+const hex = Buffer.alloc(16)
+
+/**
+ * The id in its 8-4-4-4-12 form. uuidv7's own toString appends 36 characters one at a
+ * time (about 1 µs a request); Node's hex encoder and four slices do the same work natively.
+ */
+export function newRequestId(): string {
+  hex.set(ids.generate().bytes)
+  const h = hex.toString('hex')
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`
+}
 
 /** Accepts a caller's X-Request-Id when well-formed (log-safe), else makes one. */
 export function requestIdFrom(req: IncomingMessage): string {

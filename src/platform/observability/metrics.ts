@@ -14,6 +14,12 @@ declare module 'fastify' {
   }
 }
 
+/** The URL without its query string (which may hold personal data), without an array made for it. */
+export function pathOf(url: string): string {
+  const query = url.indexOf('?')
+  return query === -1 ? url : url.slice(0, query)
+}
+
 /**
  * RED metrics per route template (never the raw URL, which would explode label
  * cardinality), the process defaults (event-loop lag, heap, GC), and /metrics.
@@ -40,7 +46,7 @@ export const metricsPlugin = fp(
         reqId: request.id,
         method: request.method,
         route,
-        path: request.url.split('?')[0]!,
+        path: pathOf(request.url),
         status: reply.statusCode,
         durationMs: Math.round(elapsedMs * 100) / 100,
         ip: request.ip,
