@@ -28,6 +28,7 @@ export const DEADLINE_SWEEP_MS = 25
 
 /** A request in flight: its scope, and what the sweep needs to answer or abort it. */
 interface InFlight extends RequestScope {
+  readonly request: FastifyRequest
   readonly reply: FastifyReply
   readonly expiresAt: number
   readonly timeoutMs: number
@@ -67,7 +68,7 @@ export const deadlinePlugin = fp<{ timeoutMs: number }>(
     let sweeper: NodeJS.Timeout | undefined
 
     const expire = (entry: InFlight) => {
-      const { request, reply, deadline, timeoutMs } = entry as InFlight & { request: FastifyRequest }
+      const { request, reply, deadline, timeoutMs } = entry
       // A response already on its way (onSend running, or sent) is left alone.
       if (reply.sent || entry.responding) return
       const error = new AppError('timeout', `No response within ${timeoutMs} ms`)

@@ -49,8 +49,8 @@ export const loadSheddingPlugin = fp<{ settings: SheddingSettings }>(
       }, 2 * settings.SHED_SAMPLE_INTERVAL_MS).unref()
     })
     // Its hook reads `request.routeOptions` (built anew on every read) before checking
-    // anything; the checks themselves are flags `isUnderPressure` reads, so the hook
-    // runs only for a request that will be refused or let through by the handler.
+    // anything; its checks are the flags `isUnderPressure` reads, so the hook runs only
+    // while one of them is set (its pressure handler then refuses or admits the request).
     const underPressureOptions = {
       maxEventLoopDelay: settings.SHED_MAX_EVENT_LOOP_DELAY_MS,
       // The heap threshold follows the V8 limit (--max-old-space-size), so it stays right
