@@ -7,6 +7,7 @@ import { AppError } from '../../platform/http/errors.ts'
 import { type IdempotentResult, runIdempotent } from '../../platform/idempotency/idempotency.ts'
 import { addToOutbox } from '../../platform/jobs/index.ts'
 import { isPromise, type MaybePromise } from '../../platform/maybe-promise.ts'
+import { memoOn } from '../../platform/memo-on.ts'
 import {
   type AuditEvent,
   actorOf,
@@ -61,20 +62,19 @@ interface Representation {
   json?: string
 }
 
-const representations = new WeakMap<StoryRow, Representation>()
+const REPRESENTATION = Symbol('story representation')
 
 /**
  * A row's API form and its ETag. Cached rows are shared by reference (and replaced, not
  * changed, when the story changes), so a hot story is converted once, not per read.
  */
 export function representationOf(row: StoryRow): Representation {
-  let representation = representations.get(row)
-  if (!representation) {
-    const story = toStory(row)
-    representation = { story, etag: etagOf(story) }
-    representations.set(row, representation)
-  }
-  return representation
+  return memoOn(row, REPRESENTATION, buildRepresentation)
+}
+
+function buildRepresentation(row: StoryRow): Representation {
+  const story = toStory(row)
+  return { story, etag: etagOf(story) }
 }
 
 /** Published stories are public; drafts and removed stories exist only for their author. */

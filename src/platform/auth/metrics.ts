@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client'
+import { tallies } from '../observability/tallies.ts'
 import type { KeyStore } from './key-store.ts'
 import type { AuthObserver } from './observer.ts'
 
@@ -42,8 +43,13 @@ export function createAuthMetrics(
       this.set(keys.size())
     },
   })
+  // Every authenticated request counts one verification: tallied (see tallies.ts), and
+  // the hot token's series resolved once.
+  const verification = tallies(verifications, ['result', 'cached'])
+  const cachedOk = verification('ok', 'true')
   return {
-    verified: (result, cached) => verifications.inc({ result, cached: String(cached) }),
+    verified: (result, cached) =>
+      (result === 'ok' && cached ? cachedOk : verification(result, String(cached))).inc(),
     fetched(outcome, seconds) {
       fetches.inc({ outcome })
       fetchDuration.observe({ outcome }, seconds)

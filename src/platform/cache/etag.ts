@@ -1,17 +1,17 @@
 import { hash } from 'node:crypto'
+import { memoOn } from '../memo-on.ts'
 
-// Cached objects are shared by reference, so each one is hashed once, not per request.
-const memo = new WeakMap<object, string>()
+const ENTITY_TAG = Symbol('entity tag')
 
-/** A strong entity tag of a JSON representation. */
+/**
+ * A strong entity tag of a JSON representation. Cached objects are shared by
+ * reference, so each one is hashed once, not per request.
+ */
 export function entityTag(value: object): string {
-  let tag = memo.get(value)
-  if (tag === undefined) {
-    tag = `"${hash('sha256', JSON.stringify(value), 'base64url').slice(0, 22)}"`
-    memo.set(value, tag)
-  }
-  return tag
+  return memoOn(value, ENTITY_TAG, hashOf)
 }
+
+const hashOf = (value: object) => `"${hash('sha256', JSON.stringify(value), 'base64url').slice(0, 22)}"`
 
 /** If-None-Match (RFC 9110 §13.1.2): weak comparison against any listed tag, or `*`. */
 export function ifNoneMatchHits(header: string | undefined, etag: string): boolean {

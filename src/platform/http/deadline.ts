@@ -3,6 +3,7 @@ import fp from 'fastify-plugin'
 import { Counter } from 'prom-client'
 import { Deadline } from '../deadline.ts'
 import { currentScope, type RequestScope, runInScope } from '../request-scope.ts'
+import { SlotList, type Slotted } from '../slot-list.ts'
 import { AppError } from './errors.ts'
 import { routeOf, routeTemplate } from './route-of.ts'
 
@@ -27,7 +28,7 @@ declare module 'fastify' {
 export const DEADLINE_SWEEP_MS = 25
 
 /** A request in flight: its scope, and what the sweep needs to answer or abort it. */
-interface InFlight extends RequestScope {
+interface InFlight extends RequestScope, Slotted {
   readonly request: FastifyRequest
   readonly reply: FastifyReply
   readonly expiresAt: number
@@ -63,8 +64,8 @@ export const deadlinePlugin = fp<{ timeoutMs: number }>(
       labelNames: ['method', 'route'] as const,
       registers: [app.metrics],
     })
-    // Insertion-ordered; removal on finish is O(1).
-    const inFlight = new Set<InFlight>()
+    // Not a Set: see slot-list.ts (a Set churned by every request kept requests alive).
+    const inFlight = new SlotList<InFlight>()
     let sweeper: NodeJS.Timeout | undefined
 
     const expire = (entry: InFlight) => {
@@ -84,19 +85,21 @@ export const deadlinePlugin = fp<{ timeoutMs: number }>(
       }
     }
 
+    const sweepOne = (entry: InFlight, now: number) => {
+      const raw = entry.reply.raw
+      if (raw.writableFinished) inFlight.delete(entry)
+      else if (raw.destroyed || raw.socket?.destroyed) {
+        inFlight.delete(entry)
+        entry.deadline.abort(new DOMException('client went away', 'AbortError'))
+      } else if (now >= entry.expiresAt) {
+        inFlight.delete(entry)
+        expire(entry)
+      }
+    }
+
     const sweep = () => {
       const now = performance.now()
-      for (const entry of inFlight) {
-        const raw = entry.reply.raw
-        if (raw.writableFinished) inFlight.delete(entry)
-        else if (raw.destroyed || raw.socket?.destroyed) {
-          inFlight.delete(entry)
-          entry.deadline.abort(new DOMException('client went away', 'AbortError'))
-        } else if (now >= entry.expiresAt) {
-          inFlight.delete(entry)
-          expire(entry)
-        }
-      }
+      inFlight.forEach(sweepOne, now)
       if (inFlight.size === 0) {
         clearInterval(sweeper)
         sweeper = undefined
@@ -119,6 +122,7 @@ export const deadlinePlugin = fp<{ timeoutMs: number }>(
         expiresAt: performance.now() + timeoutMs,
         timeoutMs,
         responding: false,
+        slot: -1,
       }
       request.requestScope = entry
       inFlight.add(entry)

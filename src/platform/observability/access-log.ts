@@ -1,4 +1,5 @@
 import pino, { type Logger } from 'pino'
+import { SlotList } from '../slot-list.ts'
 import { isoNow } from './logger.ts'
 
 /** One request as the access log records it. */
@@ -23,6 +24,8 @@ const finiteOrNull = (n: number): number | null => (Number.isFinite(n) ? n : nul
 class Batch {
   lines: string[] = []
   scheduled = false
+  /** Its place in `pending`. */
+  slot = -1
 
   constructor(readonly stream: pino.DestinationStream) {}
 
@@ -45,7 +48,8 @@ class Batch {
 }
 
 const flushBatch = (batch: Batch) => batch.flush()
-const pending = new Set<Batch>()
+// Entered and left every turn under load: a SlotList, not a Set (see slot-list.ts).
+const pending = new SlotList<Batch>()
 let exitHooked = false
 
 /**
@@ -55,16 +59,16 @@ let exitHooked = false
 function flushOnExit(): void {
   if (exitHooked) return
   exitHooked = true
-  process.once('exit', () => {
-    for (const batch of [...pending]) {
-      batch.flush()
-      try {
-        ;(batch.stream as { flushSync?: () => void }).flushSync?.()
-      } catch {
-        // A destination that cannot flush now (closed, or mid-write) keeps what it has.
-      }
-    }
-  })
+  process.once('exit', () => pending.forEach(flushNow, undefined))
+}
+
+function flushNow(batch: Batch): void {
+  batch.flush()
+  try {
+    ;(batch.stream as { flushSync?: () => void }).flushSync?.()
+  } catch {
+    // A destination that cannot flush now (closed, or mid-write) keeps what it has.
+  }
 }
 
 /**
