@@ -22,10 +22,12 @@ import {
   type LoadResult,
   load,
   medianBy,
+  perRound,
   ratio,
   row,
   type ServerProcess,
   scratchDatabase,
+  share,
   startProcess,
 } from './lib.ts'
 import { seedBenchDatabase } from './seed.ts'
@@ -205,27 +207,18 @@ export async function run(args: string[]): Promise<void> {
       const all = results[i]!.map((r) => r.requests.average.toFixed(0)).join(' / ')
       console.log(`${row(s.name, median(results[i]!))}   rounds ${all}`)
     }
-    // Each ratio is taken within a round (its scenarios ran seconds apart, on the same
-    // machine state) and the median over rounds reported, with every round's value: the
-    // machine's speed drifts by a third within minutes, which a ratio of two medians
-    // taken from different rounds would carry into the result.
-    const perRound = (x: number, y: number, f: (p: number, q: number) => number) => {
-      const values = results[x]!.map((r, i) => f(r.requests.average, results[y]![i]!.requests.average))
-      const sorted = [...values].sort((p, q) => p - q)
-      const mid = sorted[Math.floor(sorted.length / 2)]!
-      return `${mid.toFixed(1).padStart(5)}%   rounds ${values.map((v) => v.toFixed(0)).join(' / ')}`
-    }
-    const share = (p: number, q: number) => (100 * p) / q
+    const perRoundOf = (x: number, y: number, f: (p: number, q: number) => number) =>
+      perRound(results[x]!, results[y]!, f)
     const cost = (p: number, q: number) => 100 * (1 - p / q)
-    console.log(`\ncached / bare (b/a):              ${perRound(1, 0, share)}   target ≥ 50%`)
-    console.log(`rate-limited / bare (c/a):        ${perRound(2, 0, share)}`)
-    console.log(`rate-limit cost 1 - (c)/(b):      ${perRound(2, 1, cost)}   target ≤ 15%`)
-    console.log(`uncached / cached (d/b):          ${perRound(3, 1, share)}`)
-    console.log(`healthz / bare (e/a):             ${perRound(4, 0, share)}`)
-    console.log(`cached story / healthz (b/e):     ${perRound(1, 4, share)}`)
-    console.log(`minimal pipeline / bare (f/a):    ${perRound(5, 0, share)}   (what the duties cost)`)
+    console.log(`\ncached / bare (b/a):              ${perRoundOf(1, 0, share)}   target ≥ 50%`)
+    console.log(`rate-limited / bare (c/a):        ${perRoundOf(2, 0, share)}`)
+    console.log(`rate-limit cost 1 - (c)/(b):      ${perRoundOf(2, 1, cost)}   target ≤ 15%`)
+    console.log(`uncached / cached (d/b):          ${perRoundOf(3, 1, share)}`)
+    console.log(`healthz / bare (e/a):             ${perRoundOf(4, 0, share)}`)
+    console.log(`cached story / healthz (b/e):     ${perRoundOf(1, 4, share)}`)
+    console.log(`minimal pipeline / bare (f/a):    ${perRoundOf(5, 0, share)}   (what the duties cost)`)
     console.log(
-      `cached / minimal pipeline (b/f):  ${perRound(1, 5, share)}   (what Inkwell's way of doing them costs)`,
+      `cached / minimal pipeline (b/f):  ${perRoundOf(1, 5, share)}   (what Inkwell's way of doing them costs)`,
     )
     if (a.cpuUsPerRequest !== undefined && b.cpuUsPerRequest !== undefined)
       console.log(

@@ -1,5 +1,5 @@
 // GET /v1/stories/:id on real PostgreSQL, three ways in one run:
-//   npm run bench -- db [--seconds 10] [--connections 32] [--database-url postgres://…]
+//   npm run bench -- db [--seconds 5] [--rounds 5] [--connections 32] [--database-url postgres://…]
 // 1. the full Inkwell route, cache off (auth with a hot token, rate limiting, validation,
 //    logging, metrics, deadline, view counting), 2. a bare Fastify route running the same query through the
 //    same pool, 3. pgbench running that query with the same prepared-statement mode.
@@ -10,7 +10,19 @@ import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { findStory } from '../src/modules/stories/queries.ts'
 import { loadOrCreateDevKey, signDevToken } from '../src/platform/auth/dev-idp.ts'
-import { databaseUrlOption, load, ratio, row, scratchDatabase, startProcess } from './lib.ts'
+import {
+  databaseUrlOption,
+  type LoadResult,
+  load,
+  medianBy,
+  perRound,
+  ratio,
+  row,
+  type ServerProcess,
+  scratchDatabase,
+  share,
+  startProcess,
+} from './lib.ts'
 import { seedBenchDatabase } from './seed.ts'
 
 const POOL = { DB_POOL_MAX: '16' }
@@ -76,12 +88,14 @@ export async function run(args: string[]): Promise<void> {
   const { values } = parseArgs({
     args,
     options: {
-      seconds: { type: 'string', default: '10' },
+      seconds: { type: 'string', default: '5' },
+      rounds: { type: 'string', default: '5' },
       connections: { type: 'string', default: '32' },
       'database-url': databaseUrlOption,
     },
   })
   const seconds = Number(values.seconds)
+  const rounds = Number(values.rounds)
   const connections = Number(values.connections)
   const scratch = await scratchDatabase(values['database-url']!, 'inkwell_bench')
   const dataDir = mkdtempSync(join(tmpdir(), 'inkwell-bench-'))
@@ -94,52 +108,67 @@ export async function run(args: string[]): Promise<void> {
       subject: 'bench',
       ttlSeconds: 3600,
     })
-    const results: Array<[string, Awaited<ReturnType<typeof load>>]> = []
+    const servers: ServerProcess[] = []
+    try {
+      const bare = await startProcess('bench/bare-story-server.ts', env)
+      servers.push(bare)
+      // At info level, as in production: one access log line per request is part of the route's cost.
+      // The cache off (the issue measures the database path), rate limiting on and counted
+      // (in memory: no REDIS_URL) with limits no run can reach, as a production route does.
+      const inkwell = await startProcess('src/server.ts', {
+        ...env,
+        SEED_DEMO: 'false',
+        LOG_LEVEL: 'info',
+        CACHE_ENABLED: 'false',
+        RATE_LIMIT_IP_MAX: '1000000000',
+        RATE_LIMIT_READ_MAX: '1000000000',
+      })
+      servers.push(inkwell)
+      const scenarios = [
+        { name: 'bare Fastify, same query and pool', url: `${bare.baseUrl}/stories/${id}`, server: bare },
+        {
+          name: 'Inkwell GET /v1/stories/:id (hot token)',
+          url: `${inkwell.baseUrl}/v1/stories/${id}`,
+          server: inkwell,
+          headers: { authorization: `Bearer ${token}` },
+        },
+      ]
+      for (const s of scenarios) await load(s.url, { connections, seconds: 2, headers: s.headers })
+      // Alternating rounds: each round's ratio compares the two on the same machine state.
+      const results: LoadResult[][] = scenarios.map(() => [])
+      for (let round = 1; round <= rounds; round++) {
+        process.stderr.write(`round ${round} of ${rounds}…\n`)
+        for (const [i, s] of scenarios.entries())
+          results[i]!.push(await load(s.url, { connections, seconds, headers: s.headers, server: s.server }))
+      }
+      for (const server of servers.splice(0)) await server.stop()
 
-    const bare = await startProcess('bench/bare-story-server.ts', env)
-    await load(`${bare.baseUrl}/stories/${id}`, { connections, seconds: 2 })
-    results.push([
-      'bare Fastify, same query and pool',
-      await load(`${bare.baseUrl}/stories/${id}`, { connections, seconds, server: bare }),
-    ])
-    await bare.stop()
-
-    // At info level, as in production: one access log line per request is part of the route's cost.
-    // The cache off (the issue measures the database path), rate limiting on and counted
-    // (in memory: no REDIS_URL) with limits no run can reach, as a production route does.
-    const inkwell = await startProcess('src/server.ts', {
-      ...env,
-      SEED_DEMO: 'false',
-      LOG_LEVEL: 'info',
-      CACHE_ENABLED: 'false',
-      RATE_LIMIT_IP_MAX: '1000000000',
-      RATE_LIMIT_READ_MAX: '1000000000',
-    })
-    const headers = { authorization: `Bearer ${token}` }
-    await load(`${inkwell.baseUrl}/v1/stories/${id}`, { connections, seconds: 2, headers })
-    results.push([
-      'Inkwell GET /v1/stories/:id (hot token)',
-      await load(`${inkwell.baseUrl}/v1/stories/${id}`, { connections, seconds, headers, server: inkwell }),
-    ])
-    await inkwell.stop()
-
-    const prepared = process.env.DB_PREPARED_STATEMENTS !== 'false'
-    const tps = pgbench(scratch.url, statement, seconds, 16, prepared)
-    const [bareResult, inkwellResult] = [results[0]![1], results[1]![1]]
-    for (const [name, r] of results) console.log(row(name, r))
-    console.log(`${'pgbench, same statement'.padEnd(44)} ${tps.toFixed(0).padStart(7)} tps`)
-    console.log(
-      `\nInkwell / bare Fastify: ${ratio(inkwellResult.requests.average, bareResult.requests.average)}`,
-    )
-    if (bareResult.cpuUsPerRequest !== undefined && inkwellResult.cpuUsPerRequest !== undefined)
-      console.log(
-        `CPU per request, bare / Inkwell: ${ratio(bareResult.cpuUsPerRequest, inkwellResult.cpuUsPerRequest)}`,
-      )
-    console.log(`bare Fastify / pgbench: ${ratio(bareResult.requests.average, tps)}`)
-    console.log(`Inkwell / pgbench:      ${ratio(inkwellResult.requests.average, tps)}`)
-    console.log(
-      `(prepared statements ${prepared ? 'on' : 'off'}, ${connections} connections, ${seconds} s each)`,
-    )
+      const prepared = process.env.DB_PREPARED_STATEMENTS !== 'false'
+      const tps = pgbench(scratch.url, statement, seconds * 2, 16, prepared)
+      const median = (r: LoadResult[]) => medianBy(r, (x) => x.requests.average)
+      const [bareRuns, inkwellRuns] = results as [LoadResult[], LoadResult[]]
+      console.log(`\n${rounds} rounds of ${seconds} s each, ${connections} connections; median round:`)
+      for (const [i, s] of scenarios.entries()) {
+        const all = results[i]!.map((r) => r.requests.average.toFixed(0)).join(' / ')
+        console.log(`${row(s.name, median(results[i]!))}   rounds ${all}`)
+      }
+      console.log(`${'pgbench, same statement'.padEnd(44)} ${tps.toFixed(0).padStart(7)} tps`)
+      console.log(`\nInkwell / bare Fastify: ${perRound(inkwellRuns, bareRuns, share)}   target ≥ 80%`)
+      const cpu = (r: LoadResult) => r.cpuUsPerRequest
+      const cpuRatios = bareRuns.flatMap((b, i) => {
+        const [p, q] = [cpu(b), cpu(inkwellRuns[i]!)]
+        return p === undefined || q === undefined ? [] : [(100 * p) / q]
+      })
+      if (cpuRatios.length > 0)
+        console.log(
+          `CPU per request, bare / Inkwell: ${cpuRatios.sort((p, q) => p - q)[Math.floor(cpuRatios.length / 2)]!.toFixed(1)}%`,
+        )
+      console.log(`bare Fastify / pgbench: ${ratio(median(bareRuns).requests.average, tps)}`)
+      console.log(`Inkwell / pgbench:      ${ratio(median(inkwellRuns).requests.average, tps)}`)
+      console.log(`(prepared statements ${prepared ? 'on' : 'off'})`)
+    } finally {
+      for (const server of servers) await server.stop()
+    }
   } finally {
     await scratch.drop()
     rmSync(dataDir, { recursive: true, force: true })

@@ -205,6 +205,24 @@ export function medianBy<T>(items: readonly T[], value: (item: T) => number): T 
   return [...items].sort((a, b) => value(a) - value(b))[Math.floor(items.length / 2)]!
 }
 
+/**
+ * A ratio taken within each round (its scenarios ran seconds apart, on the same machine
+ * state) and its median over the rounds, with every round's value: the machine's speed
+ * drifts by a third within minutes, which a ratio of two medians taken from different
+ * rounds would carry into the result.
+ */
+export function perRound(
+  x: readonly LoadResult[],
+  y: readonly LoadResult[],
+  f: (p: number, q: number) => number,
+): string {
+  const values = x.map((r, i) => f(r.requests.average, y[i]!.requests.average))
+  const mid = [...values].sort((p, q) => p - q)[Math.floor(values.length / 2)]!
+  return `${mid.toFixed(1).padStart(5)}%   rounds ${values.map((v) => v.toFixed(0)).join(' / ')}`
+}
+
+export const share = (p: number, q: number) => (100 * p) / q
+
 export function ratio(a: number, b: number): string {
   return `${((100 * a) / b).toFixed(0)}%`
 }
