@@ -18,13 +18,12 @@ import { parseArgs } from 'node:util'
 import { Redis } from 'ioredis'
 import { loadOrCreateDevKey, signDevToken } from '../src/platform/auth/dev-idp.ts'
 import {
+  cpuOf,
   databaseUrlOption,
   type LoadResult,
   load,
-  medianBy,
   perRound,
-  ratio,
-  row,
+  roundsRow,
   type ServerProcess,
   scratchDatabase,
   share,
@@ -97,8 +96,6 @@ async function dropKeys(redisUrl: string, prefix: string): Promise<void> {
   }
   await redis.quit()
 }
-
-const median = (results: LoadResult[]) => medianBy(results, (r) => r.requests.average)
 
 export async function run(args: string[]): Promise<void> {
   const { values } = parseArgs({
@@ -196,19 +193,16 @@ export async function run(args: string[]): Promise<void> {
       }
     }
 
-    // Only the CPU ratios below use the medians; the rate ratios are taken per round.
-    const medians = results.map(median)
-    const [a, b] = medians as [LoadResult, LoadResult]
-    const f = medians[5]!
     console.log(
       `\n${rounds} rounds of ${seconds} s per scenario, ${connections} connections, ${values.auth ? 'one hot token' : 'anonymous'}; median round:`,
     )
-    for (const [i, s] of scenarios.entries()) {
-      const all = results[i]!.map((r) => r.requests.average.toFixed(0)).join(' / ')
-      console.log(`${row(s.name, median(results[i]!))}   rounds ${all}`)
-    }
-    const perRoundOf = (x: number, y: number, f: (p: number, q: number) => number) =>
-      perRound(results[x]!, results[y]!, f)
+    for (const [i, s] of scenarios.entries()) console.log(roundsRow(s.name, results[i]!))
+    const perRoundOf = (
+      x: number,
+      y: number,
+      f: (p: number, q: number) => number,
+      of?: (r: LoadResult) => number,
+    ) => perRound(results[x]!, results[y]!, f, of)
     const cost = (p: number, q: number) => 100 * (1 - p / q)
     console.log(`\ncached / bare (b/a):              ${perRoundOf(1, 0, share)}   target ≥ 50%`)
     console.log(`rate-limited / bare (c/a):        ${perRoundOf(2, 0, share)}`)
@@ -220,12 +214,10 @@ export async function run(args: string[]): Promise<void> {
     console.log(
       `cached / minimal pipeline (b/f):  ${perRoundOf(1, 5, share)}   (what Inkwell's way of doing them costs)`,
     )
-    if (a.cpuUsPerRequest !== undefined && b.cpuUsPerRequest !== undefined)
-      console.log(
-        `CPU per request, bare / cached: ${ratio(a.cpuUsPerRequest, b.cpuUsPerRequest)}   (the rate ratio if each server had a core to itself)`,
-      )
-    if (a.cpuUsPerRequest !== undefined && f.cpuUsPerRequest !== undefined)
-      console.log(`CPU per request, bare / minimal pipeline: ${ratio(a.cpuUsPerRequest, f.cpuUsPerRequest)}`)
+    console.log(
+      `CPU per request, bare / cached:   ${perRoundOf(0, 1, share, cpuOf)}   (the rate ratio if each server had a core to itself)`,
+    )
+    console.log(`CPU per request, bare / minimal:  ${perRoundOf(0, 5, share, cpuOf)}`)
     console.log(`\nstory cache hit rate (b): ${await cacheReport(cached)}`)
     console.log(`story cache hit rate (c): ${await cacheReport(limited)}`)
     console.log(`story cache hit rate (d): ${await cacheReport(uncached)}`)

@@ -11,13 +11,14 @@ import { parseArgs } from 'node:util'
 import { findStory } from '../src/modules/stories/queries.ts'
 import { loadOrCreateDevKey, signDevToken } from '../src/platform/auth/dev-idp.ts'
 import {
+  cpuOf,
   databaseUrlOption,
   type LoadResult,
   load,
-  medianBy,
+  medianRound,
   perRound,
   ratio,
-  row,
+  roundsRow,
   type ServerProcess,
   scratchDatabase,
   share,
@@ -145,26 +146,16 @@ export async function run(args: string[]): Promise<void> {
 
       const prepared = process.env.DB_PREPARED_STATEMENTS !== 'false'
       const tps = pgbench(scratch.url, statement, seconds * 2, 16, prepared)
-      const median = (r: LoadResult[]) => medianBy(r, (x) => x.requests.average)
       const [bareRuns, inkwellRuns] = results as [LoadResult[], LoadResult[]]
       console.log(`\n${rounds} rounds of ${seconds} s each, ${connections} connections; median round:`)
-      for (const [i, s] of scenarios.entries()) {
-        const all = results[i]!.map((r) => r.requests.average.toFixed(0)).join(' / ')
-        console.log(`${row(s.name, median(results[i]!))}   rounds ${all}`)
-      }
+      for (const [i, s] of scenarios.entries()) console.log(roundsRow(s.name, results[i]!))
       console.log(`${'pgbench, same statement'.padEnd(44)} ${tps.toFixed(0).padStart(7)} tps`)
-      console.log(`\nInkwell / bare Fastify: ${perRound(inkwellRuns, bareRuns, share)}   target ≥ 80%`)
-      const cpu = (r: LoadResult) => r.cpuUsPerRequest
-      const cpuRatios = bareRuns.flatMap((b, i) => {
-        const [p, q] = [cpu(b), cpu(inkwellRuns[i]!)]
-        return p === undefined || q === undefined ? [] : [(100 * p) / q]
-      })
-      if (cpuRatios.length > 0)
-        console.log(
-          `CPU per request, bare / Inkwell: ${cpuRatios.sort((p, q) => p - q)[Math.floor(cpuRatios.length / 2)]!.toFixed(1)}%`,
-        )
-      console.log(`bare Fastify / pgbench: ${ratio(median(bareRuns).requests.average, tps)}`)
-      console.log(`Inkwell / pgbench:      ${ratio(median(inkwellRuns).requests.average, tps)}`)
+      console.log(
+        `\nInkwell / bare Fastify:          ${perRound(inkwellRuns, bareRuns, share)}   target ≥ 80%`,
+      )
+      console.log(`CPU per request, bare / Inkwell: ${perRound(bareRuns, inkwellRuns, share, cpuOf)}`)
+      console.log(`bare Fastify / pgbench: ${ratio(medianRound(bareRuns).requests.average, tps)}`)
+      console.log(`Inkwell / pgbench:      ${ratio(medianRound(inkwellRuns).requests.average, tps)}`)
       console.log(`(prepared statements ${prepared ? 'on' : 'off'})`)
     } finally {
       for (const server of servers) await server.stop()

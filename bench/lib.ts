@@ -205,21 +205,34 @@ export function medianBy<T>(items: readonly T[], value: (item: T) => number): T 
   return [...items].sort((a, b) => value(a) - value(b))[Math.floor(items.length / 2)]!
 }
 
+/** The round with the median rate. */
+export const medianRound = (rounds: readonly LoadResult[]) => medianBy(rounds, (r) => r.requests.average)
+
+/** A scenario's median round, followed by every round's rate. */
+export function roundsRow(name: string, rounds: readonly LoadResult[]): string {
+  return `${row(name, medianRound(rounds))}   rounds ${rounds.map((r) => r.requests.average.toFixed(0)).join(' / ')}`
+}
+
 /**
  * A ratio taken within each round (its scenarios ran seconds apart, on the same machine
  * state) and its median over the rounds, with every round's value: the machine's speed
  * drifts by a third within minutes, which a ratio of two medians taken from different
- * rounds would carry into the result.
+ * rounds would carry into the result. Compares rates unless `of` picks another figure
+ * (CPU per request).
  */
 export function perRound(
   x: readonly LoadResult[],
   y: readonly LoadResult[],
   f: (p: number, q: number) => number,
+  of: (r: LoadResult) => number = (r) => r.requests.average,
 ): string {
-  const values = x.map((r, i) => f(r.requests.average, y[i]!.requests.average))
+  const values = x.map((r, i) => f(of(r), of(y[i]!)))
   const mid = [...values].sort((p, q) => p - q)[Math.floor(values.length / 2)]!
   return `${mid.toFixed(1).padStart(5)}%   rounds ${values.map((v) => v.toFixed(0)).join(' / ')}`
 }
+
+/** CPU per request, for `perRound`'s `of` (NaN where the platform gave none). */
+export const cpuOf = (r: LoadResult) => r.cpuUsPerRequest ?? Number.NaN
 
 export const share = (p: number, q: number) => (100 * p) / q
 

@@ -3,11 +3,11 @@
  * non-enumerable symbol (so JSON, spreads and Object.keys never see it).
  *
  * In place of a WeakMap keyed by objects that are made per request (a story row read
- * from the database): V8's scavenges keep a young key's value alive while the WeakMap
- * (in the old generation) holds the entry, so every such value was promoted and freed
- * only by a full collection; with the database read at load that was most of what the
- * GC copied (docs/database.md, "GC: what outlived its request"). Kept on the object,
- * the value lives and dies with it.
+ * from the database). Measured with such a WeakMap (itself long-lived, so in the old
+ * generation): the values outlived their young keys through scavenges, were promoted,
+ * and were freed only by a full collection; with the database read at load that was much
+ * of what the GC copied (docs/database.md, "GC: what outlived its request"). Kept on the
+ * object, the value lives and dies with it.
  */
 export function memoOn<K extends object, V>(key: K, slot: symbol, compute: (key: K) => V): V {
   const holder = key as Record<symbol, V | undefined>
