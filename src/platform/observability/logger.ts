@@ -41,13 +41,18 @@ export function loggerOptions(level: string): LoggerOptions {
 }
 
 /**
- * The service's logger, on stdout. Writes are asynchronous: while one write is in
- * flight the next lines collect behind it and go out together, so under load the
- * access log costs one syscall per batch instead of one per request (a synchronous
- * stdout took about a third of a story read's CPU). A quiet service still writes each
- * line at once. pino flushes what is pending when the process exits (also after a
- * fatal error); only a SIGKILL can lose the lines of the write in flight.
+ * The service's logger, on stdout, written synchronously: a line is in the kernel when
+ * the call returns, and a stdout reader that falls behind slows the service down
+ * (backpressure) instead of growing its memory. The access log, one line per request,
+ * is batched per event-loop turn (access-log.ts), so under load it costs one `write` per
+ * turn, not one per request; a SIGKILL can lose only the current turn's access lines.
+ *
+ * Not asynchronous, though it was: each write went through the libuv thread pool, a
+ * third thread waking on a 2-core machine already running the server and its clients,
+ * and the lines waiting behind a write in flight outlived two scavenges and were
+ * promoted (about 240 KB per scavenge on the cached read, a full collection every 20 s;
+ * with synchronous writes 2 KB). docs/operations.md, "Logs", has the figures.
  */
 export function createLogger(level: string): Logger {
-  return pino(loggerOptions(level), pino.destination({ dest: 1, sync: false }))
+  return pino(loggerOptions(level), pino.destination({ dest: 1, sync: true }))
 }
