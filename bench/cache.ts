@@ -89,6 +89,18 @@ async function rateLimitReport(server: ServerProcess, counters: Map<string, numb
   return `${allowed} checks allowed, ${limited} limited, ${fallback} local fallbacks; Redis: ${counters.size} counters, ${leased} tokens leased`
 }
 
+/**
+ * Full (major) collections a server made, and their time: a server whose young objects
+ * are being promoted (docs/database.md, "GC: what outlived its request") makes many more
+ * than its twins, and a run's slow scenario can then be told from machine noise.
+ */
+async function gcReport(server: ServerProcess): Promise<string> {
+  const text = await (await fetch(`${server.baseUrl}/metrics`)).text()
+  const count = sample(text, 'nodejs_gc_duration_seconds_count', { kind: 'major' })
+  const seconds = sample(text, 'nodejs_gc_duration_seconds_sum', { kind: 'major' })
+  return `${count} major GCs, ${(seconds * 1000).toFixed(0)} ms`
+}
+
 async function dropKeys(redisUrl: string, prefix: string): Promise<void> {
   const redis = new Redis(redisUrl)
   for await (const batch of redis.scanStream({ match: `${prefix}*`, count: 1000 })) {
@@ -222,6 +234,9 @@ export async function run(args: string[]): Promise<void> {
     console.log(`story cache hit rate (c): ${await cacheReport(limited)}`)
     console.log(`story cache hit rate (d): ${await cacheReport(uncached)}`)
     console.log(`rate limits (c): ${await rateLimitReport(limited, limiterCounters)}`)
+    console.log(
+      `full collections: (b, e) ${await gcReport(cached)}; (c) ${await gcReport(limited)}; (d) ${await gcReport(uncached)}`,
+    )
   } finally {
     for (const server of servers) await server.stop()
     await scratch.drop()
