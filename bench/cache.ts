@@ -9,7 +9,10 @@
 // (minimal-pipeline-server.ts): what the duties cost, as against Inkwell's way of doing them.
 // Anonymous reads (the `ip` class) unless --auth (a hot token: the per-user `read` class
 // too). The servers run side by side and the scenarios alternate round by round, so
-// machine noise spreads over all of them; each figure is the median round.
+// machine noise spreads over all of them; each figure is the median round. Inkwell's
+// servers are started afresh every round (--same-servers keeps them for the whole run):
+// now and then one instance runs a fifth slower than its twins for its whole life
+// (docs/caching.md, "Sixth session"), which would otherwise weigh on every round alike.
 import { randomBytes } from 'node:crypto'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -46,12 +49,15 @@ function sample(text: string, name: string, labels: Record<string, string>): num
   return sum
 }
 
-async function cacheReport(server: ServerProcess): Promise<string> {
+/** Story cache hits (local, shared, coalesced) and misses (absent, bypass) a server counted. */
+async function cacheCounts(server: ServerProcess): Promise<number[]> {
   const text = await (await fetch(`${server.baseUrl}/metrics`)).text()
   const hit = (tier: string) => sample(text, 'inkwell_cache_hits_total', { kind: 'story', tier })
-  const [local, shared, coalesced] = [hit('local'), hit('shared'), hit('coalesced')]
-  const absent = sample(text, 'inkwell_cache_misses_total', { kind: 'story', reason: 'absent' })
-  const bypass = sample(text, 'inkwell_cache_misses_total', { kind: 'story', reason: 'bypass' })
+  const miss = (reason: string) => sample(text, 'inkwell_cache_misses_total', { kind: 'story', reason })
+  return [hit('local'), hit('shared'), hit('coalesced'), miss('absent'), miss('bypass')]
+}
+
+function cacheReport([local = 0, shared = 0, coalesced = 0, absent = 0, bypass = 0]: number[]): string {
   const hits = local + shared + coalesced
   const rate = hits + absent + bypass === 0 ? 0 : (100 * hits) / (hits + absent + bypass)
   return `${rate.toFixed(3)}% (hits: local ${local}, shared ${shared}, coalesced ${coalesced}; misses: absent ${absent}, bypass ${bypass})`
@@ -80,11 +86,17 @@ async function readLimiterCounters(
   }
 }
 
-async function rateLimitReport(server: ServerProcess, counters: Map<string, number>): Promise<string> {
+/** Rate-limit checks a server counted: allowed, limited, and leases served by the local fallback. */
+async function rateLimitCounts(server: ServerProcess): Promise<number[]> {
   const text = await (await fetch(`${server.baseUrl}/metrics`)).text()
-  const allowed = sample(text, 'inkwell_ratelimit_requests_total', { outcome: 'allowed' })
-  const limited = sample(text, 'inkwell_ratelimit_requests_total', { outcome: 'limited' })
-  const fallback = sample(text, 'inkwell_ratelimit_fallback_total', {})
+  return [
+    sample(text, 'inkwell_ratelimit_requests_total', { outcome: 'allowed' }),
+    sample(text, 'inkwell_ratelimit_requests_total', { outcome: 'limited' }),
+    sample(text, 'inkwell_ratelimit_fallback_total', {}),
+  ]
+}
+
+function rateLimitReport([allowed = 0, limited = 0, fallback = 0]: number[], counters: Map<string, number>) {
   const leased = [...counters.values()].reduce((sum, n) => sum + n, 0)
   return `${allowed} checks allowed, ${limited} limited, ${fallback} local fallbacks; Redis: ${counters.size} counters, ${leased} tokens leased`
 }
@@ -94,11 +106,20 @@ async function rateLimitReport(server: ServerProcess, counters: Map<string, numb
  * are being promoted (docs/database.md, "GC: what outlived its request") makes many more
  * than its twins, and a run's slow scenario can then be told from machine noise.
  */
-async function gcReport(server: ServerProcess): Promise<string> {
+async function gcCounts(server: ServerProcess): Promise<number[]> {
   const text = await (await fetch(`${server.baseUrl}/metrics`)).text()
-  const count = sample(text, 'nodejs_gc_duration_seconds_count', { kind: 'major' })
-  const seconds = sample(text, 'nodejs_gc_duration_seconds_sum', { kind: 'major' })
-  return `${count} major GCs, ${(seconds * 1000).toFixed(0)} ms`
+  return [
+    sample(text, 'nodejs_gc_duration_seconds_count', { kind: 'major' }),
+    sample(text, 'nodejs_gc_duration_seconds_sum', { kind: 'major' }),
+  ]
+}
+
+const gcReport = ([count = 0, seconds = 0]: number[]) =>
+  `${count} major GCs, ${(seconds * 1000).toFixed(0)} ms`
+
+/** Adds `more` to `into`, element by element. */
+function addTo(into: number[], more: number[]): void {
+  for (const [i, n] of more.entries()) into[i] = (into[i] ?? 0) + n
 }
 
 async function dropKeys(redisUrl: string, prefix: string): Promise<void> {
@@ -117,6 +138,7 @@ export async function run(args: string[]): Promise<void> {
       rounds: { type: 'string', default: '5' },
       connections: { type: 'string', default: '32' },
       auth: { type: 'boolean', default: false },
+      'same-servers': { type: 'boolean', default: false },
       'database-url': databaseUrlOption,
       'redis-url': { type: 'string', default: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379' },
     },
@@ -152,57 +174,111 @@ export async function run(args: string[]): Promise<void> {
       RATE_LIMIT_IP_MAX: HIGH_LIMIT,
       RATE_LIMIT_READ_MAX: HIGH_LIMIT,
     }
-    const start = async (extra: Record<string, string>) => {
-      const server = await startProcess('src/server.ts', { ...env, ...extra })
+    const settings = {
+      cached: { CACHE_ENABLED: 'true', RATE_LIMIT_ENABLED: 'false' },
+      limited: { CACHE_ENABLED: 'true', RATE_LIMIT_ENABLED: 'true', ...limits },
+      uncached: { CACHE_ENABLED: 'false', RATE_LIMIT_ENABLED: 'false' },
+    }
+    type Kind = keyof typeof settings
+    const kinds = Object.keys(settings) as Kind[]
+    const start = async (script: string, extra: Record<string, string>) => {
+      const server = await startProcess(script, extra)
       servers.push(server)
       return server
     }
-    const cached = await start({ CACHE_ENABLED: 'true', RATE_LIMIT_ENABLED: 'false' })
-    const limited = await start({ CACHE_ENABLED: 'true', RATE_LIMIT_ENABLED: 'true', ...limits })
-    const uncached = await start({ CACHE_ENABLED: 'false', RATE_LIMIT_ENABLED: 'false' })
+    const stop = async (server: ServerProcess) => {
+      servers.splice(servers.indexOf(server), 1)
+      await server.stop()
+    }
+    const startInkwell = async () => {
+      const started = await Promise.all(
+        kinds.map((kind) => start('src/server.ts', { ...env, ...settings[kind] })),
+      )
+      return Object.fromEntries(kinds.map((kind, i) => [kind, started[i]!])) as Record<Kind, ServerProcess>
+    }
     const path = `/v1/stories/${id}`
-    const response = await fetch(`${cached.baseUrl}${path}`, { headers })
+    let inkwell = await startInkwell()
+    const response = await fetch(`${inkwell.cached.baseUrl}${path}`, { headers })
     if (!response.ok) throw new Error(`GET ${path}: ${response.status} ${await response.text()}`)
     const body = await response.text()
     writeFileSync(join(dataDir, 'story.json'), body)
-    const bare = await startProcess('bench/bare-json-server.ts', {
-      BENCH_BODY_FILE: join(dataDir, 'story.json'),
-    })
-    servers.push(bare)
-    const floor = await startProcess('bench/minimal-pipeline-server.ts', {
+    const bare = await start('bench/bare-json-server.ts', { BENCH_BODY_FILE: join(dataDir, 'story.json') })
+    const floor = await start('bench/minimal-pipeline-server.ts', {
       BENCH_BODY_FILE: join(dataDir, 'story.json'),
       BENCH_STORY_ID: id,
     })
-    servers.push(floor)
 
-    const scenarios = [
+    const scenarios: Array<{
+      name: string
+      /** On an Inkwell server (restarted every round), not on one of the bench's own. */
+      inkwell?: true
+      target: () => { url: string; server: ServerProcess }
+    }> = [
       {
         name: `(a) bare Fastify, fixed ${body.length}-byte JSON`,
-        url: `${bare.baseUrl}/stories/${id}`,
-        server: bare,
+        target: () => ({ url: `${bare.baseUrl}/stories/${id}`, server: bare }),
       },
-      { name: '(b) Inkwell, cache on, rate limits off', url: `${cached.baseUrl}${path}`, server: cached },
-      { name: '(c) Inkwell, cache on, rate limits on', url: `${limited.baseUrl}${path}`, server: limited },
-      { name: '(d) Inkwell, cache off (database)', url: `${uncached.baseUrl}${path}`, server: uncached },
+      {
+        name: '(b) Inkwell, cache on, rate limits off',
+        inkwell: true,
+        target: () => ({ url: `${inkwell.cached.baseUrl}${path}`, server: inkwell.cached }),
+      },
+      {
+        name: '(c) Inkwell, cache on, rate limits on',
+        inkwell: true,
+        target: () => ({ url: `${inkwell.limited.baseUrl}${path}`, server: inkwell.limited }),
+      },
+      {
+        name: '(d) Inkwell, cache off (database)',
+        inkwell: true,
+        target: () => ({ url: `${inkwell.uncached.baseUrl}${path}`, server: inkwell.uncached }),
+      },
       // The floor of Inkwell's per-request pipeline (hooks, headers, metrics, access log).
-      { name: '(e) Inkwell GET /healthz, rate limits off', url: `${cached.baseUrl}/healthz`, server: cached },
+      {
+        name: '(e) Inkwell GET /healthz, rate limits off',
+        inkwell: true,
+        target: () => ({ url: `${inkwell.cached.baseUrl}/healthz`, server: inkwell.cached }),
+      },
       // What the same duties cost done as cheaply as we know (minimal-pipeline-server.ts).
-      { name: '(f) minimal pipeline, same body', url: `${floor.baseUrl}/stories/${id}`, server: floor },
+      {
+        name: '(f) minimal pipeline, same body',
+        target: () => ({ url: `${floor.baseUrl}/stories/${id}`, server: floor }),
+      },
     ]
+    const warm = async (which: typeof scenarios) => {
+      for (const s of which) await load(s.target().url, { connections, seconds: 2, headers })
+    }
     process.stderr.write('warming up…\n')
-    for (const s of scenarios) await load(s.url, { connections, seconds: 2, headers })
+    await warm(scenarios)
     const results: LoadResult[][] = scenarios.map(() => [])
     const limiterCounters = new Map<string, number>()
+    // What each kind of Inkwell server counted, summed over its instances.
+    const cacheTotals = { cached: [], limited: [], uncached: [] } as Record<Kind, number[]>
+    const gcTotals = { cached: [], limited: [], uncached: [] } as Record<Kind, number[]>
+    const checkTotals: number[] = []
     for (let round = 1; round <= rounds; round++) {
       process.stderr.write(`round ${round} of ${rounds}…\n`)
+      if (round > 1 && !values['same-servers']) {
+        // Fresh Inkwell servers every round (see the top of this file).
+        inkwell = await startInkwell()
+        await warm(scenarios.filter((s) => s.inkwell))
+      }
       for (const [i, s] of scenarios.entries()) {
+        const { url, server } = s.target()
         results[i]!.push(
-          await load(s.url, { connections, seconds, headers, server: s.server }).catch((err: Error) => {
+          await load(url, { connections, seconds, headers, server }).catch((err: Error) => {
             throw new Error(`${s.name}: ${err.message}`)
           }),
         )
-        if (s.server === limited) await readLimiterCounters(redisUrl, prefix, limiterCounters)
+        if (server === inkwell.limited) await readLimiterCounters(redisUrl, prefix, limiterCounters)
       }
+      if (round < rounds && values['same-servers']) continue
+      for (const kind of kinds) {
+        addTo(cacheTotals[kind], await cacheCounts(inkwell[kind]))
+        addTo(gcTotals[kind], await gcCounts(inkwell[kind]))
+      }
+      addTo(checkTotals, await rateLimitCounts(inkwell.limited))
+      if (round < rounds) for (const kind of kinds) await stop(inkwell[kind])
     }
 
     console.log(
@@ -230,12 +306,12 @@ export async function run(args: string[]): Promise<void> {
       `CPU per request, bare / cached:   ${perRoundOf(0, 1, share, cpuOf)}   (the rate ratio if each server had a core to itself)`,
     )
     console.log(`CPU per request, bare / minimal:  ${perRoundOf(0, 5, share, cpuOf)}`)
-    console.log(`\nstory cache hit rate (b): ${await cacheReport(cached)}`)
-    console.log(`story cache hit rate (c): ${await cacheReport(limited)}`)
-    console.log(`story cache hit rate (d): ${await cacheReport(uncached)}`)
-    console.log(`rate limits (c): ${await rateLimitReport(limited, limiterCounters)}`)
+    console.log(`\nstory cache hit rate (b): ${cacheReport(cacheTotals.cached)}`)
+    console.log(`story cache hit rate (c): ${cacheReport(cacheTotals.limited)}`)
+    console.log(`story cache hit rate (d): ${cacheReport(cacheTotals.uncached)}`)
+    console.log(`rate limits (c): ${rateLimitReport(checkTotals, limiterCounters)}`)
     console.log(
-      `full collections: (b, e) ${await gcReport(cached)}; (c) ${await gcReport(limited)}; (d) ${await gcReport(uncached)}`,
+      `full collections: (b, e) ${gcReport(gcTotals.cached)}; (c) ${gcReport(gcTotals.limited)}; (d) ${gcReport(gcTotals.uncached)}`,
     )
   } finally {
     for (const server of servers) await server.stop()
