@@ -49,12 +49,39 @@ function sample(text: string, name: string, labels: Record<string, string>): num
   return sum
 }
 
-/** Story cache hits (local, shared, coalesced) and misses (absent, bypass) a server counted. */
-async function cacheCounts(server: ServerProcess): Promise<number[]> {
+/** What one server counted, from one read of its /metrics. */
+interface Counts {
+  /** Story cache hits (local, shared, coalesced) and misses (absent, bypass). */
+  cache: number[]
+  /** Rate-limit checks allowed and limited, and leases served by the local fallback. */
+  checks: number[]
+  /**
+   * Full (major) collections and their seconds: a server whose young objects are being
+   * promoted (docs/database.md, "GC: what outlived its request") makes many more than
+   * its twins, so a run's slow scenario can be told from machine noise.
+   */
+  gc: number[]
+}
+
+async function countsOf(server: ServerProcess): Promise<Counts> {
   const text = await (await fetch(`${server.baseUrl}/metrics`)).text()
   const hit = (tier: string) => sample(text, 'inkwell_cache_hits_total', { kind: 'story', tier })
   const miss = (reason: string) => sample(text, 'inkwell_cache_misses_total', { kind: 'story', reason })
-  return [hit('local'), hit('shared'), hit('coalesced'), miss('absent'), miss('bypass')]
+  const checked = (outcome: string) => sample(text, 'inkwell_ratelimit_requests_total', { outcome })
+  return {
+    cache: [hit('local'), hit('shared'), hit('coalesced'), miss('absent'), miss('bypass')],
+    checks: [checked('allowed'), checked('limited'), sample(text, 'inkwell_ratelimit_fallback_total', {})],
+    gc: [
+      sample(text, 'nodejs_gc_duration_seconds_count', { kind: 'major' }),
+      sample(text, 'nodejs_gc_duration_seconds_sum', { kind: 'major' }),
+    ],
+  }
+}
+
+/** Adds `more` to `into`, figure by figure. */
+function addCounts(into: Counts, more: Counts): void {
+  for (const part of ['cache', 'checks', 'gc'] as const)
+    for (const [i, n] of more[part].entries()) into[part][i] = (into[part][i] ?? 0) + n
 }
 
 function cacheReport([local = 0, shared = 0, coalesced = 0, absent = 0, bypass = 0]: number[]): string {
@@ -86,41 +113,13 @@ async function readLimiterCounters(
   }
 }
 
-/** Rate-limit checks a server counted: allowed, limited, and leases served by the local fallback. */
-async function rateLimitCounts(server: ServerProcess): Promise<number[]> {
-  const text = await (await fetch(`${server.baseUrl}/metrics`)).text()
-  return [
-    sample(text, 'inkwell_ratelimit_requests_total', { outcome: 'allowed' }),
-    sample(text, 'inkwell_ratelimit_requests_total', { outcome: 'limited' }),
-    sample(text, 'inkwell_ratelimit_fallback_total', {}),
-  ]
-}
-
 function rateLimitReport([allowed = 0, limited = 0, fallback = 0]: number[], counters: Map<string, number>) {
   const leased = [...counters.values()].reduce((sum, n) => sum + n, 0)
   return `${allowed} checks allowed, ${limited} limited, ${fallback} local fallbacks; Redis: ${counters.size} counters, ${leased} tokens leased`
 }
 
-/**
- * Full (major) collections a server made, and their time: a server whose young objects
- * are being promoted (docs/database.md, "GC: what outlived its request") makes many more
- * than its twins, and a run's slow scenario can then be told from machine noise.
- */
-async function gcCounts(server: ServerProcess): Promise<number[]> {
-  const text = await (await fetch(`${server.baseUrl}/metrics`)).text()
-  return [
-    sample(text, 'nodejs_gc_duration_seconds_count', { kind: 'major' }),
-    sample(text, 'nodejs_gc_duration_seconds_sum', { kind: 'major' }),
-  ]
-}
-
 const gcReport = ([count = 0, seconds = 0]: number[]) =>
   `${count} major GCs, ${(seconds * 1000).toFixed(0)} ms`
-
-/** Adds `more` to `into`, element by element. */
-function addTo(into: number[], more: number[]): void {
-  for (const [i, n] of more.entries()) into[i] = (into[i] ?? 0) + n
-}
 
 async function dropKeys(redisUrl: string, prefix: string): Promise<void> {
   const redis = new Redis(redisUrl)
@@ -253,9 +252,9 @@ export async function run(args: string[]): Promise<void> {
     const results: LoadResult[][] = scenarios.map(() => [])
     const limiterCounters = new Map<string, number>()
     // What each kind of Inkwell server counted, summed over its instances.
-    const cacheTotals = { cached: [], limited: [], uncached: [] } as Record<Kind, number[]>
-    const gcTotals = { cached: [], limited: [], uncached: [] } as Record<Kind, number[]>
-    const checkTotals: number[] = []
+    const totals = Object.fromEntries(
+      kinds.map((kind): [Kind, Counts] => [kind, { cache: [], checks: [], gc: [] }]),
+    ) as Record<Kind, Counts>
     for (let round = 1; round <= rounds; round++) {
       process.stderr.write(`round ${round} of ${rounds}…\n`)
       if (round > 1 && !values['same-servers']) {
@@ -273,11 +272,7 @@ export async function run(args: string[]): Promise<void> {
         if (server === inkwell.limited) await readLimiterCounters(redisUrl, prefix, limiterCounters)
       }
       if (round < rounds && values['same-servers']) continue
-      for (const kind of kinds) {
-        addTo(cacheTotals[kind], await cacheCounts(inkwell[kind]))
-        addTo(gcTotals[kind], await gcCounts(inkwell[kind]))
-      }
-      addTo(checkTotals, await rateLimitCounts(inkwell.limited))
+      for (const kind of kinds) addCounts(totals[kind], await countsOf(inkwell[kind]))
       if (round < rounds) for (const kind of kinds) await stop(inkwell[kind])
     }
 
@@ -306,12 +301,12 @@ export async function run(args: string[]): Promise<void> {
       `CPU per request, bare / cached:   ${perRoundOf(0, 1, share, cpuOf)}   (the rate ratio if each server had a core to itself)`,
     )
     console.log(`CPU per request, bare / minimal:  ${perRoundOf(0, 5, share, cpuOf)}`)
-    console.log(`\nstory cache hit rate (b): ${cacheReport(cacheTotals.cached)}`)
-    console.log(`story cache hit rate (c): ${cacheReport(cacheTotals.limited)}`)
-    console.log(`story cache hit rate (d): ${cacheReport(cacheTotals.uncached)}`)
-    console.log(`rate limits (c): ${rateLimitReport(checkTotals, limiterCounters)}`)
+    console.log(`\nstory cache hit rate (b): ${cacheReport(totals.cached.cache)}`)
+    console.log(`story cache hit rate (c): ${cacheReport(totals.limited.cache)}`)
+    console.log(`story cache hit rate (d): ${cacheReport(totals.uncached.cache)}`)
+    console.log(`rate limits (c): ${rateLimitReport(totals.limited.checks, limiterCounters)}`)
     console.log(
-      `full collections: (b, e) ${gcReport(gcTotals.cached)}; (c) ${gcReport(gcTotals.limited)}; (d) ${gcReport(gcTotals.uncached)}`,
+      `full collections: (b, e) ${gcReport(totals.cached.gc)}; (c) ${gcReport(totals.limited.gc)}; (d) ${gcReport(totals.uncached.gc)}`,
     )
   } finally {
     for (const server of servers) await server.stop()
