@@ -3,6 +3,7 @@ import { generateKeyPairSync } from 'node:crypto'
 import { test } from 'node:test'
 import { exportJWK, generateKeyPair } from 'jose'
 import { importKeySet } from '../../src/platform/auth/jwk-import.ts'
+import { afterBearerScheme } from '../../src/platform/auth/plugin.ts'
 import { checkShape, readHeader } from '../../src/platform/auth/token-header.ts'
 import { createVerifiedCache, tokenHash } from '../../src/platform/auth/verified-cache.ts'
 import { AppError } from '../../src/platform/http/errors.ts'
@@ -58,6 +59,33 @@ test('token shape: size cap, three base64url segments, no empty signature', () =
   refusedWith(() => checkShape(`A.${body}.c2ln`))
   refusedWith(() => checkShape(`${header}.AAAAA.c2ln`))
   refusedWith(() => checkShape(`${header}.${body}.séga`))
+})
+
+test('the Bearer scheme: any letter case, one or more spaces, everything after it is the token', () => {
+  // The pattern the hand-written reader replaced, kept here as its specification.
+  const pattern = (h: string) => /^Bearer +(.+)$/i.exec(h.trim())?.[1] ?? null
+  const headers = [
+    'Bearer a.b.c',
+    'bearer a.b.c',
+    'BEARER   a.b.c',
+    '  Bearer a.b.c  ',
+    'Bearer a b',
+    'Bearer',
+    'Bearer ',
+    'Bearer    ',
+    'Bearera.b.c',
+    'Bearer\ta.b.c',
+    'Basic dXNlcjpwYXNz',
+    'Bear a.b.c',
+    'Token a.b.c',
+    '',
+    ' ',
+    'Bearer x',
+  ]
+  for (const header of headers)
+    assert.equal(afterBearerScheme(header), pattern(header), JSON.stringify(header))
+  assert.equal(afterBearerScheme('bEaReR  tok'), 'tok')
+  assert.equal(afterBearerScheme('Basic abc'), null)
 })
 
 test('token header: allowed alg only, crit refused, key-carrying headers ignored', () => {

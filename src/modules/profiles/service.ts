@@ -4,6 +4,7 @@ import { cacheKeys, invalidateAuthor } from '../../platform/cache/keys.ts'
 import type { AppContext } from '../../platform/context.ts'
 import { isUniqueViolation } from '../../platform/db/errors.ts'
 import { AppError } from '../../platform/http/errors.ts'
+import { TTL_ENTRIES } from '../../platform/lru-ttl.ts'
 import type { MaybePromise } from '../../platform/maybe-promise.ts'
 import {
   actorOf,
@@ -34,7 +35,11 @@ const localProfileIds = new WeakMap<object, LRUCache<string, string>>()
 function localIdsOf(deps: Deps): LRUCache<string, string> {
   let ids = localProfileIds.get(deps.cache)
   if (!ids) {
-    ids = new LRUCache({ max: 10_000, ttl: Math.max(1, deps.config.PROFILE_CACHE_TTL_S) * 1000 })
+    ids = new LRUCache({
+      max: 10_000,
+      ttl: Math.max(1, deps.config.PROFILE_CACHE_TTL_S) * 1000,
+      ...TTL_ENTRIES,
+    })
     localProfileIds.set(deps.cache, ids)
   }
   return ids

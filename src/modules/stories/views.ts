@@ -5,6 +5,7 @@ import type { AppContext } from '../../platform/context.ts'
 import { inTransaction } from '../../platform/db/transaction.ts'
 import { claimCounterBatch, purgeCounterBatches } from '../../platform/jobs/counters.ts'
 import type { JobDefinition } from '../../platform/jobs/index.ts'
+import { TTL_ENTRIES } from '../../platform/lru-ttl.ts'
 import type { MaybePromise } from '../../platform/maybe-promise.ts'
 import { addStoryViews } from './queries.ts'
 
@@ -41,7 +42,7 @@ export function createViewCounter(ctx: Pick<AppContext, 'cache' | 'jobs' | 'log'
   const counters = ctx.jobs.counters(COUNTERS)
   // Dedupe keys this instance knows are set, until just before they lapse: a reader's
   // repeated reads (the cached hot path) then cost no Redis round trip each.
-  const known = new LRUCache<string, true>({ max: 100_000, ttlAutopurge: false })
+  const known = new LRUCache<string, true>({ max: 100_000, ...TTL_ENTRIES })
   const count = async (key: string, storyId: string) => {
     const first = await ctx.cache.setIfAbsent(key, '1', TTL.storyViewDedupeS)
     const leftMs = first ? TTL.storyViewDedupeS * 1000 : await ctx.cache.ttlMs(key)

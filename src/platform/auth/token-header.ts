@@ -10,10 +10,15 @@ export interface TokenHeader {
   kid: string | undefined
 }
 
+/** At most MAX_TOKEN_BYTES: checked before the token is hashed or parsed. */
+export function checkLength(token: string): void {
+  // Length in UTF-16 units bounds the bytes too: anything non-ASCII fails checkShape.
+  if (token.length > MAX_TOKEN_BYTES) throw refused('invalid_token', 'token over 8 KB')
+}
+
 /** Compact JWS shape: three non-empty base64url segments, none of an impossible length. */
 export function checkShape(token: string): void {
-  // Length in UTF-16 units bounds the bytes too: anything non-ASCII fails the segment check below.
-  if (token.length > MAX_TOKEN_BYTES) throw refused('invalid_token', 'token over 8 KB')
+  checkLength(token)
   const segments = token.split('.', 4)
   if (segments.length !== 3) throw refused('invalid_token', 'not a compact JWS')
   for (const segment of segments)

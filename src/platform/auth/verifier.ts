@@ -7,7 +7,7 @@ import { refused } from './errors.ts'
 import type { KeyStore } from './key-store.ts'
 import type { AuthObserver, VerificationResult } from './observer.ts'
 import type { Identity } from './principal.ts'
-import { checkShape, readHeader } from './token-header.ts'
+import { checkLength, checkShape, readHeader } from './token-header.ts'
 import { tokenHash, type VerifiedCache } from './verified-cache.ts'
 
 export interface VerifierOptions extends ClaimMapping {
@@ -59,9 +59,9 @@ async function verifySignedClaims(
 }
 
 /**
- * Verifies a Bearer token against the provider's keys: size and shape first (no
- * parsing of an oversize token), then the verified-token cache, then header rules,
- * the key store, the signature and the claims.
+ * Verifies a Bearer token against the provider's keys: size first (no hashing or
+ * parsing of an oversize token), then the verified-token cache, then shape, header
+ * rules, the key store, the signature and the claims.
  */
 export function createVerifier(options: VerifierOptions): TokenVerifier {
   const allowed = new Set(options.algorithms)
@@ -83,15 +83,22 @@ export function createVerifier(options: VerifierOptions): TokenVerifier {
   return (token) => {
     let hash: string
     try {
-      checkShape(token)
+      checkLength(token)
       hash = tokenHash(token)
     } catch (err) {
       return Promise.reject(err).catch(refuse)
     }
+    // A hit is this very token (its SHA-256), whose shape was checked when it was
+    // verified: the per-segment scan is only for tokens not seen lately.
     const hit = options.cache.get(hash)
     if (hit && options.keys.canReuse(hit.keyId)) {
       options.observer.verified('ok', true)
       return hit.identity
+    }
+    try {
+      checkShape(token)
+    } catch (err) {
+      return Promise.reject(err).catch(refuse)
     }
     return verifyFully(token, hash).catch(refuse)
   }

@@ -1,4 +1,5 @@
 import { LRUCache } from 'lru-cache'
+import { TTL_ENTRIES } from '../lru-ttl.ts'
 import type { RedisLink } from './redis.ts'
 import type { ObjectCache } from './tiered.ts'
 
@@ -23,7 +24,7 @@ export interface KeyValueStore {
 export interface Cache extends KeyValueStore, ObjectCache {}
 
 export function createMemoryStore(max = 50_000): KeyValueStore {
-  const lru = new LRUCache<string, string>({ max, ttlAutopurge: false })
+  const lru = new LRUCache<string, string>({ max, ...TTL_ENTRIES })
   return {
     kind: 'memory',
     get: async (key) => lru.get(key),

@@ -1,4 +1,5 @@
 import { LRUCache } from 'lru-cache'
+import { TTL_ENTRIES } from '../lru-ttl.ts'
 import type { CounterStore } from './store.ts'
 
 export interface LimitRule {
@@ -52,7 +53,7 @@ export interface LimiterOptions {
 export class Limiter {
   readonly #o: LimiterOptions
   readonly #now: () => number
-  readonly #buckets = new LRUCache<string, Bucket>({ max: 200_000, ttlAutopurge: false })
+  readonly #buckets = new LRUCache<string, Bucket>({ max: 200_000, ...TTL_ENTRIES })
 
   constructor(options: LimiterOptions) {
     this.#o = options

@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis'
 import { LRUCache } from 'lru-cache'
+import { TTL_ENTRIES } from '../lru-ttl.ts'
 
 /**
  * A shared counter per bucket and window: `lease` adds `n` tokens to it and returns
@@ -27,7 +28,7 @@ export function redisCounterStore(client: Redis): CounterStore {
 
 /** The embedded default, and the per-instance fallback while Redis is down. */
 export function memoryCounterStore(max = 100_000): CounterStore {
-  const counters = new LRUCache<string, { total: number }>({ max, ttlAutopurge: false })
+  const counters = new LRUCache<string, { total: number }>({ max, ...TTL_ENTRIES })
   return {
     lease(key, n, windowMs) {
       const entry = counters.get(key)
