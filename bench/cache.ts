@@ -26,6 +26,7 @@ import {
   type LoadResult,
   load,
   perRound,
+  redisUrlOption,
   roundsRow,
   type ServerProcess,
   scratchDatabase,
@@ -139,7 +140,7 @@ export async function run(args: string[]): Promise<void> {
       auth: { type: 'boolean', default: false },
       'same-servers': { type: 'boolean', default: false },
       'database-url': databaseUrlOption,
-      'redis-url': { type: 'string', default: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379' },
+      'redis-url': redisUrlOption,
     },
   })
   const seconds = Number(values.seconds)

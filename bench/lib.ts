@@ -25,20 +25,26 @@ export interface LoadResult {
 type Autocannon = (options: {
   url: string
   connections: number
-  duration: number
+  duration?: number
+  amount?: number
+  timeout?: number
   headers?: Record<string, string>
 }) => Promise<LoadResult>
 const autocannon = createRequire(import.meta.url)('autocannon') as Autocannon
 
 /**
- * Loads `url` for `seconds` from this process; only loopback targets are allowed. With
- * `server`, the result also has the CPU its main thread spent per request.
+ * Loads `url` for `seconds` (or for `amount` requests) from this process; only loopback
+ * targets are allowed. With `server`, the result also has the CPU its main thread spent
+ * per request.
  */
 export async function load(
   url: string,
   options: {
     connections: number
-    seconds: number
+    seconds?: number
+    amount?: number
+    /** Per request; autocannon's default is 10 s. */
+    timeoutSeconds?: number
     headers?: Record<string, string> | undefined
     server?: ServerProcess | undefined
   },
@@ -49,7 +55,8 @@ export async function load(
   const result = await autocannon({
     url,
     connections: options.connections,
-    duration: options.seconds,
+    ...(options.amount === undefined ? { duration: options.seconds } : { amount: options.amount }),
+    ...(options.timeoutSeconds === undefined ? {} : { timeout: options.timeoutSeconds }),
     headers: options.headers,
   })
   const cpuAfter = options.server?.mainThreadCpuSeconds()
@@ -105,6 +112,7 @@ export async function scratchDatabase(adminUrl: string, prefix: string) {
 
 export interface ServerProcess {
   baseUrl: string
+  pid: number
   mainThreadCpuSeconds(): number | undefined
   stop(): Promise<void>
 }
@@ -114,12 +122,18 @@ export interface ServerProcess {
  * output goes to a file, not a pipe to this process: this process is also the load
  * generator, and reading a server's access log (one line per request) would take
  * load-generator CPU from the servers that log, and none from those that do not.
+ * `wrapper` runs node under another program (valgrind), which must exec it in place.
  */
-export async function startProcess(script: string, env: Record<string, string>): Promise<ServerProcess> {
+export async function startProcess(
+  script: string,
+  env: Record<string, string>,
+  wrapper: string[] = [],
+): Promise<ServerProcess> {
   const dir = mkdtempSync(join(tmpdir(), 'inkwell-bench-log-'))
   const logFile = join(dir, 'server.log')
   const fd = openSync(logFile, 'w')
-  const child: ChildProcess = spawn(process.execPath, entryArgs(script), {
+  const [command = process.execPath, ...args] = [...wrapper, process.execPath, ...entryArgs(script)]
+  const child: ChildProcess = spawn(command, args, {
     cwd: root,
     env: { ...process.env, HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', fd, fd],
@@ -155,6 +169,7 @@ export async function startProcess(script: string, env: Record<string, string>):
   })
   return {
     baseUrl,
+    pid: child.pid!,
     mainThreadCpuSeconds: () => mainThreadCpuSeconds(child.pid),
     async stop() {
       stopping = true
@@ -198,6 +213,12 @@ function readPart(file: string, offset: number, length: number): string {
 export const databaseUrlOption = {
   type: 'string',
   default: process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test',
+} as const
+
+/** The `--redis-url` option of the benches that need Redis. */
+export const redisUrlOption = {
+  type: 'string',
+  default: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
 } as const
 
 /** The middle item of `items` by `value` (the upper one of an even count). */

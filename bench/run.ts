@@ -3,6 +3,7 @@ const scenarios: Record<string, () => Promise<{ run(args: string[]): Promise<voi
   auth: () => import('./auth.ts'),
   cache: () => import('./cache.ts'),
   db: () => import('./db.ts'),
+  instructions: () => import('./instructions.ts'),
   jobs: () => import('./jobs.ts'),
   pagination: () => import('./pagination.ts'),
 }

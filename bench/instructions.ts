@@ -1,0 +1,216 @@
+// Instructions per request, counted by valgrind's callgrind, for the two routes the
+// throughput benches time (db.ts, cache.ts), against their bare baselines:
+//   npm run bench -- instructions [--requests 3000] [--warm 6000] [--scenario db|cache|all]
+//
+// Why: on a small, shared machine req/s and CPU time drift by a third within minutes, so
+// a change of a few percent cannot be seen in them. The count of instructions a server's
+// main thread executes per request is repeatable to about 1-3 % whatever else runs, so it
+// tells whether a change made the hot path cheaper. It is not throughput: it leaves out
+// the kernel, cache misses and the other threads (JIT compiler, GC helpers), which the
+// report gives separately. Needs `valgrind` (Debian package). Slow: a few minutes.
+import { execFileSync } from 'node:child_process'
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { parseArgs } from 'node:util'
+import { loadOrCreateDevKey, signDevToken } from '../src/platform/auth/dev-idp.ts'
+import {
+  databaseUrlOption,
+  load,
+  redisUrlOption,
+  type ServerProcess,
+  scratchDatabase,
+  startProcess,
+} from './lib.ts'
+import { seedBenchDatabase } from './seed.ts'
+
+/**
+ * Under callgrind a server runs some fifty times slower, so work done per second of
+ * wall time (jobs, samplers) would be charged to a few requests: those intervals are
+ * stretched out of the measured window. VALGRIND_HOST: valgrind names its control
+ * pipe after $HOST, which callgrind_control must then be given too.
+ */
+const QUIET_TIMERS = {
+  TRENDING_REFRESH_S: '3600',
+  VIEW_FLUSH_INTERVAL_S: '60',
+  AUDIT_SEAL_INTERVAL_MS: '60000',
+  AUDIT_AGGREGATE_WINDOW_S: '3600',
+  SHED_SAMPLE_INTERVAL_MS: '60000',
+  SHED_MAX_EVENT_LOOP_DELAY_MS: '0',
+  REQUEST_TIMEOUT_MS: '60000',
+}
+const HOST = '127.0.0.1'
+const controlEnv = { ...process.env, HOST, USER: 'inkwell-bench', LOGNAME: 'inkwell-bench' }
+
+interface Counted {
+  name: string
+  url: string
+  headers?: Record<string, string>
+  server: ServerProcess
+  outDir: string
+}
+
+/** Starts `script` under callgrind with instrumentation off until the warm-up is done. */
+async function startCounted(script: string, env: Record<string, string>, baseDir: string) {
+  const outDir = mkdtempSync(join(baseDir, 'cg-'))
+  const server = await startProcess(script, { ...QUIET_TIMERS, ...env, ...controlEnv }, [
+    'valgrind',
+    '--tool=callgrind',
+    // V8 writes and rewrites machine code on the heap.
+    '--smc-check=all-non-file',
+    '--instr-atstart=no',
+    '--separate-threads=yes',
+    `--callgrind-out-file=${join(outDir, 'cg.%p')}`,
+  ])
+  return { server, outDir }
+}
+
+const control = (server: ServerProcess, ...args: string[]) =>
+  execFileSync('callgrind_control', [...args, String(server.pid)], { env: controlEnv, stdio: 'ignore' })
+
+/** Instructions of the main thread and of all threads since the last dump, from a fresh dump. */
+function dump(counted: Counted): { main: number; all: number } {
+  control(counted.server, '--dump')
+  let main = 0
+  let all = 0
+  for (const file of readdirSync(counted.outDir).filter((f) => /^cg\.\d+\.\d+-\d+$/.test(f))) {
+    const text = readFileSync(join(counted.outDir, file), 'utf8')
+    rmSync(join(counted.outDir, file))
+    const total = Number(/^totals: (\d+)/m.exec(text)?.[1] ?? 0)
+    all += total
+    // Thread 01 is the one that started first: the event loop.
+    if (file.endsWith('-01')) main += total
+  }
+  return { main, all }
+}
+
+async function measure(counted: Counted, warm: number, requests: number) {
+  const shoot = (amount: number) =>
+    load(counted.url, { connections: 8, amount, headers: counted.headers, timeoutSeconds: 120 })
+  await shoot(warm)
+  dump(counted) // discard the warm-up (recorded with instrumentation off: nearly nothing)
+  control(counted.server, '--instr=on')
+  await shoot(requests)
+  control(counted.server, '--instr=off')
+  const { main, all } = dump(counted)
+  return { name: counted.name, main: main / requests, all: all / requests }
+}
+
+type Result = Awaited<ReturnType<typeof measure>>
+
+function report(title: string, baseline: Result, others: Result[]) {
+  const k = (n: number) => `${(n / 1000).toFixed(1)}k`.padStart(8)
+  console.log(`\n${title}: instructions per request (main thread; all threads)`)
+  for (const r of [baseline, ...others]) console.log(`  ${r.name.padEnd(40)} ${k(r.main)}  ${k(r.all)}`)
+  for (const r of others)
+    console.log(
+      `  ${baseline.name} / ${r.name}: ${((100 * baseline.main) / r.main).toFixed(1)} % (main thread)`,
+    )
+}
+
+export async function run(args: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      requests: { type: 'string', default: '3000' },
+      warm: { type: 'string', default: '6000' },
+      scenario: { type: 'string', default: 'all' },
+      'database-url': databaseUrlOption,
+      'redis-url': redisUrlOption,
+    },
+  })
+  try {
+    execFileSync('valgrind', ['--version'], { stdio: 'ignore' })
+  } catch {
+    throw new Error('this bench needs valgrind (Debian: apt-get install valgrind)')
+  }
+  const requests = Number(values.requests)
+  const warm = Number(values.warm)
+  const scenario = values.scenario!
+  if (!['db', 'cache', 'all'].includes(scenario)) throw new Error('--scenario is db, cache or all')
+  const scratch = await scratchDatabase(values['database-url']!, 'inkwell_bench')
+  const dataDir = mkdtempSync(join(tmpdir(), 'inkwell-bench-'))
+  const servers: ServerProcess[] = []
+  try {
+    process.stderr.write('seeding 20,000 stories…\n')
+    const { storyId: id } = await seedBenchDatabase(scratch.url, dataDir, { users: 1000, stories: 20_000 })
+    const token = await signDevToken(await loadOrCreateDevKey(dataDir), {
+      subject: 'bench',
+      ttlSeconds: 7200,
+    })
+    const env = {
+      DATABASE_URL: scratch.url,
+      DATA_DIR: dataDir,
+      DB_POOL_MAX: '16',
+      SEED_DEMO: 'false',
+      LOG_LEVEL: 'info',
+      RATE_LIMIT_IP_MAX: '1000000000',
+      RATE_LIMIT_READ_MAX: '1000000000',
+    }
+    const start = async (
+      name: string,
+      script: string,
+      extra: Record<string, string>,
+      path: string,
+      auth = false,
+    ) => {
+      const { server, outDir } = await startCounted(script, { ...env, ...extra }, dataDir)
+      servers.push(server)
+      const headers = auth ? { authorization: `Bearer ${token}` } : undefined
+      return { name, url: `${server.baseUrl}${path}`, headers, server, outDir } satisfies Counted
+    }
+    process.stderr.write('starting servers under callgrind (slow)…\n')
+    if (scenario !== 'cache') {
+      // As bench/db.ts: the cache off, a hot token, rate limiting counted in memory.
+      const counted = await Promise.all([
+        start('bare Fastify, same query and pool', 'bench/bare-story-server.ts', {}, `/stories/${id}`),
+        start(
+          'Inkwell, cache off, hot token',
+          'src/server.ts',
+          { CACHE_ENABLED: 'false' },
+          `/v1/stories/${id}`,
+          true,
+        ),
+      ])
+      const [bare, inkwell] = await Promise.all(counted.map((c) => measure(c, warm, requests)))
+      report('GET /v1/stories/:id from PostgreSQL (db)', bare!, [inkwell!])
+    }
+    if (scenario !== 'db') {
+      // As bench/cache.ts: anonymous, the story in the local cache, Redis behind it.
+      const redis = { REDIS_URL: values['redis-url']!, REDIS_KEY_PREFIX: `bench-instr-${process.pid}:` }
+      const path = `/v1/stories/${id}`
+      const cached = await start(
+        'Inkwell cached',
+        'src/server.ts',
+        { ...redis, CACHE_ENABLED: 'true', RATE_LIMIT_ENABLED: 'false' },
+        path,
+      )
+      writeFileSync(join(dataDir, 'story.json'), await (await fetch(cached.url)).text())
+      const counted = await Promise.all([
+        start(
+          'bare Fastify, same body',
+          'bench/bare-json-server.ts',
+          { BENCH_BODY_FILE: join(dataDir, 'story.json') },
+          path.replace('/v1', ''),
+        ),
+        start(
+          'Inkwell cached, rate-limited',
+          'src/server.ts',
+          { ...redis, CACHE_ENABLED: 'true', RATE_LIMIT_ENABLED: 'true' },
+          path,
+        ),
+      ])
+      const [bare, limited, plain] = await Promise.all(
+        [...counted, cached].map((c) => measure(c, warm, requests)),
+      )
+      report('GET /v1/stories/:id from the cache (cache)', bare!, [plain!, limited!])
+      console.log(
+        `  rate-limit cost: ${((100 * (limited!.main - plain!.main)) / limited!.main).toFixed(1)} % of the limited read (main thread)`,
+      )
+    }
+  } finally {
+    for (const server of servers) await server.stop()
+    await scratch.drop()
+    rmSync(dataDir, { recursive: true, force: true })
+  }
+}
