@@ -55,6 +55,9 @@ export function lockDataDir(dataDir: string, purpose: string): DataDirLock {
       const release = () => {
         if (released) return
         released = true
+        // A process that opens and closes the database many times (tests, tools) must not
+        // collect one exit listener per opening.
+        process.removeListener('exit', release)
         if (readOwner(lockDir) === process.pid) rmSync(lockDir, { recursive: true, force: true })
       }
       process.once('exit', release)
