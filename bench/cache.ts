@@ -23,6 +23,7 @@ import { loadOrCreateDevKey, signDevToken } from '../src/platform/auth/dev-idp.t
 import {
   cpuOf,
   databaseUrlOption,
+  dropKeys,
   type LoadResult,
   load,
   perRound,
@@ -121,14 +122,6 @@ function rateLimitReport([allowed = 0, limited = 0, fallback = 0]: number[], cou
 
 const gcReport = ([count = 0, seconds = 0]: number[]) =>
   `${count} major GCs, ${(seconds * 1000).toFixed(0)} ms`
-
-async function dropKeys(redisUrl: string, prefix: string): Promise<void> {
-  const redis = new Redis(redisUrl)
-  for await (const batch of redis.scanStream({ match: `${prefix}*`, count: 1000 })) {
-    if ((batch as string[]).length > 0) await redis.del(...(batch as string[]))
-  }
-  await redis.quit()
-}
 
 export async function run(args: string[]): Promise<void> {
   const { values } = parseArgs({

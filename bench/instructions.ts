@@ -2,12 +2,13 @@
 // throughput benches time (db.ts, cache.ts), against their bare baselines:
 //   npm run bench -- instructions [--requests 3000] [--warm 6000] [--scenario db|cache|all]
 //
-// Why: on a small, shared machine req/s and CPU time drift by a third within minutes, so
-// a change of a few percent cannot be seen in them. The count of instructions a server's
-// main thread executes per request is repeatable to about 1-3 % whatever else runs, so it
-// tells whether a change made the hot path cheaper. It is not throughput: it leaves out
-// the kernel, cache misses and the other threads (JIT compiler, GC helpers), which the
-// report gives separately. Needs `valgrind` (Debian package). Slow: a few minutes.
+// Why: on a small, shared machine req/s and CPU time drift by a third within minutes. The
+// count of instructions a server's main thread executes per request does not drift with
+// whatever else runs; two identical server instances still differ by up to about 5 %
+// (JIT decisions), so it shows changes larger than that, and ratios, steadily. It is not
+// throughput: it leaves out the kernel, cache misses and the other threads (JIT compiler,
+// GC helpers), which the report gives separately. Needs `valgrind` (Debian package).
+// Slow: a few minutes.
 import { execFileSync } from 'node:child_process'
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -16,6 +17,7 @@ import { parseArgs } from 'node:util'
 import { loadOrCreateDevKey, signDevToken } from '../src/platform/auth/dev-idp.ts'
 import {
   databaseUrlOption,
+  dropKeys,
   load,
   redisUrlOption,
   type ServerProcess,
@@ -27,8 +29,7 @@ import { seedBenchDatabase } from './seed.ts'
 /**
  * Under callgrind a server runs some fifty times slower, so work done per second of
  * wall time (jobs, samplers) would be charged to a few requests: those intervals are
- * stretched out of the measured window. VALGRIND_HOST: valgrind names its control
- * pipe after $HOST, which callgrind_control must then be given too.
+ * stretched out of the measured window.
  */
 const QUIET_TIMERS = {
   TRENDING_REFRESH_S: '3600',
@@ -39,8 +40,11 @@ const QUIET_TIMERS = {
   SHED_MAX_EVENT_LOOP_DELAY_MS: '0',
   REQUEST_TIMEOUT_MS: '60000',
 }
-const HOST = '127.0.0.1'
-const controlEnv = { ...process.env, HOST, USER: 'inkwell-bench', LOGNAME: 'inkwell-bench' }
+/**
+ * Valgrind names its control pipe after $HOST and $USER (or $LOGNAME), so the server and
+ * callgrind_control must see the same values: this environment goes to both.
+ */
+const controlEnv = { ...process.env, HOST: '127.0.0.1', USER: 'inkwell-bench', LOGNAME: 'inkwell-bench' }
 
 interface Counted {
   name: string
@@ -131,6 +135,11 @@ export async function run(args: string[]): Promise<void> {
   const scratch = await scratchDatabase(values['database-url']!, 'inkwell_bench')
   const dataDir = mkdtempSync(join(tmpdir(), 'inkwell-bench-'))
   const servers: ServerProcess[] = []
+  // Servers under callgrind are large: each scenario's go before the next one's start.
+  const stopAll = async () => {
+    for (const server of servers.splice(0)) await server.stop()
+  }
+  const redisPrefix = `bench-instr-${process.pid}:`
   try {
     process.stderr.write('seeding 20,000 stories…\n')
     const { storyId: id } = await seedBenchDatabase(scratch.url, dataDir, { users: 1000, stories: 20_000 })
@@ -174,10 +183,11 @@ export async function run(args: string[]): Promise<void> {
       ])
       const [bare, inkwell] = await Promise.all(counted.map((c) => measure(c, warm, requests)))
       report('GET /v1/stories/:id from PostgreSQL (db)', bare!, [inkwell!])
+      await stopAll()
     }
     if (scenario !== 'db') {
       // As bench/cache.ts: anonymous, the story in the local cache, Redis behind it.
-      const redis = { REDIS_URL: values['redis-url']!, REDIS_KEY_PREFIX: `bench-instr-${process.pid}:` }
+      const redis = { REDIS_URL: values['redis-url']!, REDIS_KEY_PREFIX: redisPrefix }
       const path = `/v1/stories/${id}`
       const cached = await start(
         'Inkwell cached',
@@ -209,7 +219,8 @@ export async function run(args: string[]): Promise<void> {
       )
     }
   } finally {
-    for (const server of servers) await server.stop()
+    await stopAll()
+    await dropKeys(values['redis-url']!, redisPrefix).catch(() => {})
     await scratch.drop()
     rmSync(dataDir, { recursive: true, force: true })
   }

@@ -6,6 +6,7 @@ import { closeSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, statS
 import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
+import { Redis } from 'ioredis'
 import pg from 'pg'
 
 export const root = resolve(import.meta.dirname, '..')
@@ -220,6 +221,15 @@ export const redisUrlOption = {
   type: 'string',
   default: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
 } as const
+
+/** Deletes every Redis key under `prefix` (a bench's own, unique per run). */
+export async function dropKeys(redisUrl: string, prefix: string): Promise<void> {
+  const redis = new Redis(redisUrl)
+  for await (const batch of redis.scanStream({ match: `${prefix}*`, count: 1000 })) {
+    if ((batch as string[]).length > 0) await redis.del(...(batch as string[]))
+  }
+  await redis.quit()
+}
 
 /** The middle item of `items` by `value` (the upper one of an even count). */
 export function medianBy<T>(items: readonly T[], value: (item: T) => number): T {

@@ -72,6 +72,7 @@ export function createVerifier(options: VerifierOptions): TokenVerifier {
     throw err
   }
   const verifyFully = async (token: string, hash: string): Promise<Identity> => {
+    checkShape(token)
     const header = readHeader(token, allowed)
     const key = await options.keys.resolve(header.kid, header.alg)
     const payload = await verifySignedClaims(token, key.key, options)
@@ -89,16 +90,11 @@ export function createVerifier(options: VerifierOptions): TokenVerifier {
       return Promise.reject(err).catch(refuse)
     }
     // A hit is this very token (its SHA-256), whose shape was checked when it was
-    // verified: the per-segment scan is only for tokens not seen lately.
+    // verified: the per-segment scan (in verifyFully) is only for tokens not seen lately.
     const hit = options.cache.get(hash)
     if (hit && options.keys.canReuse(hit.keyId)) {
       options.observer.verified('ok', true)
       return hit.identity
-    }
-    try {
-      checkShape(token)
-    } catch (err) {
-      return Promise.reject(err).catch(refuse)
     }
     return verifyFully(token, hash).catch(refuse)
   }

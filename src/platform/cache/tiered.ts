@@ -1,5 +1,6 @@
 import { LRUCache } from 'lru-cache'
 import type { Logger } from 'pino'
+import { TTL_ENTRIES } from '../lru-ttl.ts'
 import type { MaybePromise } from '../maybe-promise.ts'
 import { type Tally, tallies } from '../observability/tallies.ts'
 import { type CacheKind, cacheKinds, TTL } from './keys.ts'
@@ -69,7 +70,7 @@ export class TieredCache implements ObjectCache {
     this.#o = options
     this.#hits = tallies(options.metrics.hits, ['kind', 'tier'])
     this.#misses = tallies(options.metrics.misses, ['kind', 'reason'])
-    this.#local = new LRUCache<string, object>({ max: Math.max(1, options.localMax) })
+    this.#local = new LRUCache<string, object>({ max: Math.max(1, options.localMax), ...TTL_ENTRIES })
     options.metrics.degraded.set(options.shared ? 1 : 0)
     for (const link of options.shared?.links ?? []) {
       link.on('up', () => void this.#resync())
