@@ -18,6 +18,7 @@ import { frameworkErrorHandlers } from './platform/http/framework-errors.ts'
 import { healthPlugin } from './platform/http/health.ts'
 import { installJsonBodyParser } from './platform/http/json-body.ts'
 import { loadSheddingPlugin } from './platform/http/load-shedding.ts'
+import { requestDepsPlugin } from './platform/http/request-deps.ts'
 import { requestIdFrom } from './platform/http/request-id.ts'
 import { reserveRouteSlot } from './platform/http/route-of.ts'
 import { API_SECURITY_HEADERS, securityHeadersPlugin } from './platform/http/security-headers.ts'
@@ -89,6 +90,7 @@ export async function buildApp(platform: Platform): Promise<FastifyInstance> {
   // Before authentication, whose profile lookup is one of the request's statements.
   await app.register(httpTracingPlugin, { tracing: ctx.tracing })
   await app.register(deadlinePlugin, { timeoutMs: ctx.config.REQUEST_TIMEOUT_MS })
+  await app.register(requestDepsPlugin)
   await app.register(loadSheddingPlugin, { settings: ctx.config })
   await app.register(healthPlugin, { database: ctx.database, cache: ctx.cache, config: ctx.config })
   // Before authentication, so a refused token is recorded with its request's source.
@@ -104,7 +106,7 @@ export async function buildApp(platform: Platform): Promise<FastifyInstance> {
   })
   await app.register(authPlugin, {
     auth,
-    resolveProfile: (identity) => ensureProfile(ctx, identity),
+    resolveProfile: (identity, request) => ensureProfile(request.deps, identity),
   })
 
   if (auth.devJwks) {

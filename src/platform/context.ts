@@ -6,6 +6,7 @@ import type { CursorCodec } from './http/cursor.ts'
 import type { JobRunner } from './jobs/runner.ts'
 import type { ErrorReporter } from './observability/error-reporter.ts'
 import type { Tracing } from './observability/tracing.ts'
+import type { RequestScope } from './request-scope.ts'
 
 /** What modules receive: the parsed config and every infrastructure adapter. */
 export interface AppContext {
@@ -20,6 +21,12 @@ export interface AppContext {
   errors: ErrorReporter
   /** OpenTelemetry traces when OTEL_EXPORTER_OTLP_TRACES_ENDPOINT is set (tracing.ts). */
   tracing: Tracing
+  /**
+   * Set in a request's deps only (http/request-deps.ts, where `db` is the request's
+   * handle too): the request's deadline and source, for the reads and audit rows it
+   * leads to. Absent in the app's own context, which background work uses.
+   */
+  readonly scope?: RequestScope
 }
 
 declare module 'fastify' {

@@ -1,4 +1,3 @@
-import { AsyncLocalStorage } from 'node:async_hooks'
 import type { IncomingHttpHeaders } from 'node:http'
 import type { Deadline } from './deadline.ts'
 import type { Span } from './observability/tracing.ts'
@@ -21,26 +20,36 @@ export interface RequestScope {
 }
 
 /**
- * One AsyncLocalStorage carries the whole scope. On Node 20 every store in use adds
- * work to the creation of every promise in the process (async_hooks' promise init
- * hook propagates each store), so one store for the deadline and the request's
- * source (the audit log's) costs about half of two.
+ * The scope of the code running right now, for the synchronous extent of `runInScope`
+ * only: it is not carried across `await`s, timers or callbacks.
+ *
+ * Not an AsyncLocalStorage. On Node 20 a store in use runs async_hooks' init hook for
+ * every promise, tick and timer the process creates, and before/after hooks around
+ * every promise reaction: about 30 async resources per database read, and 8 % of its
+ * instructions (callgrind, docs/database.md "Instructions per request"). Instead the
+ * scope travels explicitly, in the handles request code already passes down: the
+ * request's `deps` (http/request-deps.ts) and its database handle (db/scoped.ts), whose
+ * pool calls re-enter the scope at the moment a statement starts. That moment is all
+ * that reads it: the statement's deadline and trace parent (statement-signal.ts,
+ * postgres-pool.ts) and a Redis command's trace parent (tracing.ts).
  */
-const storage = new AsyncLocalStorage<RequestScope>()
+let current: RequestScope | undefined
 
-export function runInScope<T>(scope: RequestScope, fn: () => T): T {
-  return storage.run(scope, fn)
+export function runInScope<T>(scope: RequestScope | undefined, fn: () => T): T {
+  const outer = current
+  current = scope
+  try {
+    return fn()
+  } finally {
+    current = outer
+  }
 }
 
 export function currentScope(): RequestScope | undefined {
-  return storage.getStore()
+  return current
 }
 
-/**
- * Runs `fn` outside any request scope. Work that outlives a request (a timer started
- * lazily, a fire-and-forget write) must start here, or it inherits the request's
- * deadline and is cancelled, or refused, once that request times out or its client goes away.
- */
+/** Runs `fn` outside any request scope (work that outlives a request must not carry its deadline). */
 export function outsideScope<T>(fn: () => T): T {
-  return storage.exit(fn)
+  return runInScope(undefined, fn)
 }

@@ -5,7 +5,12 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { sql } from 'drizzle-orm'
 import type { FastifyInstance } from 'fastify'
 import pg from 'pg'
-import { withoutStatementSignal, withStatementSignal } from '../../src/platform/db/statement-signal.ts'
+import { findStory } from '../../src/modules/stories/queries.ts'
+import { stories } from '../../src/modules/stories/stories.table.ts'
+import { scopedDb } from '../../src/platform/db/scoped.ts'
+import { withStatementSignal } from '../../src/platform/db/statement-signal.ts'
+import { Deadline } from '../../src/platform/deadline.ts'
+import { outsideScope } from '../../src/platform/request-scope.ts'
 import { assertProblem } from '../helpers/api.ts'
 import { buildTestApp } from '../helpers/app.ts'
 
@@ -16,32 +21,33 @@ const onPostgres = Boolean(process.env.DATABASE_URL)
 
 const seen = { statementRefused: undefined as unknown }
 
+// Request code reaches the database through its own handle (request.deps.db), which
+// carries the request's deadline to every statement it starts.
 function testRoutes(app: FastifyInstance) {
-  const { db } = app.ctx
-  app.get('/test/sleep', async () => {
-    await db.execute(sql.raw(`SELECT pg_sleep(30) AS ${marker}_plain`))
+  app.get('/test/sleep', async (request) => {
+    await request.deps.db.execute(sql.raw(`SELECT pg_sleep(30) AS ${marker}_plain`))
     return { finished: true }
   })
-  app.get('/test/sleep-in-transaction', async () => {
-    await db.transaction(async (tx) => {
+  app.get('/test/sleep-in-transaction', async (request) => {
+    await request.deps.db.transaction(async (tx) => {
       await tx.execute(sql`SELECT 1`)
       await tx.execute(sql.raw(`SELECT pg_sleep(30) AS ${marker}_tx`))
     })
     return { finished: true }
   })
-  app.get('/test/sleep-long', { config: { timeoutMs: 3000 } }, async () => {
-    await db.execute(sql.raw(`SELECT pg_sleep(30) AS ${marker}_long`))
+  app.get('/test/sleep-long', { config: { timeoutMs: 3000 } }, async (request) => {
+    await request.deps.db.execute(sql.raw(`SELECT pg_sleep(30) AS ${marker}_long`))
     return { finished: true }
   })
-  app.get('/test/sleep-medium', { config: { timeoutMs: 1000 } }, async () => {
-    await db.execute(sql.raw(`SELECT pg_sleep(30) AS ${marker}_medium`))
+  app.get('/test/sleep-medium', { config: { timeoutMs: 1000 } }, async (request) => {
+    await request.deps.db.execute(sql.raw(`SELECT pg_sleep(30) AS ${marker}_medium`))
     return { finished: true }
   })
-  app.get('/test/query', async () => db.execute(sql`SELECT 1 AS one`))
-  app.get('/test/query-after-deadline', async () => {
+  app.get('/test/query', async (request) => request.deps.db.execute(sql`SELECT 1 AS one`))
+  app.get('/test/query-after-deadline', async (request) => {
     await sleep(DEADLINE_MS + 200)
     try {
-      await db.execute(sql`SELECT 1`)
+      await request.deps.db.execute(sql`SELECT 1`)
       seen.statementRefused = false
     } catch (err) {
       seen.statementRefused = err
@@ -154,20 +160,35 @@ if (onPostgres) {
 }
 
 describe('deadline on either database', () => {
-  test('statements run under an aborted signal are refused; others are not bound', async () => {
-    const { db } = t.app.ctx
-    const aborted = AbortSignal.abort(new Error('past the deadline'))
-    // Drizzle queries are lazy: they run, and must be awaited, inside the scope.
-    await assert.rejects(withStatementSignal(aborted, async () => await db.execute(sql`SELECT 1`)))
-    assert.ok(await db.execute(sql`SELECT 1 AS one`))
+  const aborted = () => ({ deadline: Deadline.from(AbortSignal.abort(new Error('past the deadline'))) })
+
+  test('every kind of statement through a handle under an aborted deadline is refused', async () => {
+    const handle = scopedDb(t.app.ctx.db, aborted())
+    await assert.rejects(handle.execute(sql`SELECT 1`), 'raw SQL')
+    await assert.rejects(handle.select({ n: sql`1` }).from(stories).limit(1), 'a built query')
+    await assert.rejects(findStory(handle, randomUUID()), 'a named prepared statement')
+    await assert.rejects(
+      handle.transaction(async (tx) => tx.execute(sql`SELECT 1`)),
+      'a transaction',
+    )
+    await assert.rejects(
+      t.app.ctx.database.read((db) => db.execute(sql`SELECT 1`), aborted()),
+      'a read with the scope',
+    )
   })
 
-  test('work that leaves the request scope is not bound by its signal', async () => {
+  test('the shared handle is not bound by a request handle beside it', async () => {
     const { db } = t.app.ctx
-    const aborted = AbortSignal.abort(new Error('past the deadline'))
-    const rows = await withStatementSignal(aborted, () =>
-      withoutStatementSignal(async () => await db.execute(sql`SELECT 1 AS one`)),
-    )
-    assert.ok(rows)
+    const handle = scopedDb(db, aborted())
+    await assert.rejects(handle.execute(sql`SELECT 1`))
+    assert.ok(await db.execute(sql`SELECT 1 AS one`))
+    assert.ok(await t.app.ctx.database.read((read) => read.execute(sql`SELECT 1 AS one`)))
+  })
+
+  test('a pool call started in a scope is bound by it; one started outside any scope is not', async () => {
+    const { database } = t.app.ctx
+    const signal = AbortSignal.abort(new Error('past the deadline'))
+    await assert.rejects(withStatementSignal(signal, () => database.ping()))
+    await withStatementSignal(signal, () => outsideScope(() => database.ping()))
   })
 })

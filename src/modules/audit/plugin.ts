@@ -1,4 +1,3 @@
-import { AsyncResource } from 'node:async_hooks'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { Gauge } from 'prom-client'
@@ -89,13 +88,6 @@ function registerJobs(app: FastifyInstance, flush: () => Promise<void>) {
   })
 }
 
-/**
- * Runs `fn` outside the request's async context: once the response is sent the
- * request's deadline no longer applies, and its statement signal must not cancel
- * (or refuse) the audit write.
- */
-const outsideRequest = AsyncResource.bind(<T>(fn: () => Promise<T>) => fn())
-
 /** Records denials and attack signals for every route, whatever module threw them. */
 function registerHooks(app: FastifyInstance, api: AuditApi) {
   app.addHook('onError', async (request, _reply, error) => {
@@ -129,7 +121,10 @@ function registerHooks(app: FastifyInstance, api: AuditApi) {
       reason,
       actor,
     } as const
-    outsideRequest(() => api.recordAggregated({ ...event, source: sourceOf(request) }))
+    // With the app's own database handle (not the request's): the response is sent,
+    // and the request's deadline must not cancel (or refuse) the audit write.
+    api
+      .recordAggregated({ ...event, source: sourceOf(request) })
       .catch((err) => request.log.error({ err }, 'audit record failed'))
       .then(() => done())
   })

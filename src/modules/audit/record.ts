@@ -3,7 +3,7 @@ import type { Logger } from 'pino'
 import type { Principal } from '../../platform/auth/principal.ts'
 import type { Db, DbOrTx, Tx } from '../../platform/db/database.ts'
 import { inTransaction } from '../../platform/db/transaction.ts'
-import { currentScope, type ScopedRequest } from '../../platform/request-scope.ts'
+import type { RequestScope, ScopedRequest } from '../../platform/request-scope.ts'
 import { auditLog } from './audit.table.ts'
 
 export type AuditOutcome = 'success' | 'denied' | 'failed'
@@ -46,10 +46,14 @@ export function sourceOf(request: ScopedRequest): AuditSource {
 
 const MAX_USER_AGENT = 512
 
-export function rowOf(event: AuditEvent) {
+/** Audited work's context: a request's deps carry its `scope`, the app's own context none. */
+type AuditDeps = { db: DbOrTx; log: Logger; scope?: RequestScope | undefined }
+
+export function rowOf(event: AuditEvent, scope?: RequestScope) {
   // Services are called with a principal, not a request: the source of the request
-  // being served comes from its scope, which keeps their signatures free of HTTP.
-  const current = currentScope()?.request
+  // being served comes from its scope (in the request's deps), which keeps their
+  // signatures free of HTTP.
+  const current = scope?.request
   const source = { ...(current && sourceOf(current)), ...event.source }
   const actor = event.actor
   return {
@@ -70,8 +74,12 @@ export function rowOf(event: AuditEvent) {
 type AuditInsert = ReturnType<typeof rowOf>
 
 /** Inserts one unsealed row with the caller's db or transaction; returns what to log. */
-export async function insertAuditRow(db: DbOrTx, event: AuditEvent): Promise<AuditInsert & { id: number }> {
-  const row = rowOf(event)
+export async function insertAuditRow(
+  db: DbOrTx,
+  event: AuditEvent,
+  scope?: RequestScope,
+): Promise<AuditInsert & { id: number }> {
+  const row = rowOf(event, scope)
   const [inserted] = await db.insert(auditLog).values(row).returning({ id: auditLog.id })
   return { ...row, id: inserted!.id }
 }
@@ -81,8 +89,8 @@ export async function insertAuditRow(db: DbOrTx, event: AuditEvent): Promise<Aud
  * data-modifying CTE `p (id, created)`: the creation and its audit row are then ONE
  * statement, so first requests racing on one subject serialize no longer than before.
  */
-export function profileCreatedInsert(subject: string): SQL {
-  const r = rowOf({ action: 'profile.created', actor: { type: 'anonymous' } })
+export function profileCreatedInsert(subject: string, scope?: RequestScope): SQL {
+  const r = rowOf({ action: 'profile.created', actor: { type: 'anonymous' } }, scope)
   return sql`INSERT INTO audit_log (actor_type, actor_profile_id, actor_subject, action, target_type, target_id,
       outcome, request_id, client_ip, user_agent, details)
     SELECT 'user', p.id, ${subject}, 'profile.created', 'profile', p.id::text, 'success',
@@ -96,8 +104,8 @@ export function logAuditRow(log: Pick<Logger, 'info'>, row: AuditInsert & { id: 
 }
 
 /** Records an event in its own statement (denials, reads, system events). */
-export async function recordAudit(deps: { db: DbOrTx; log: Logger }, event: AuditEvent): Promise<void> {
-  logAuditRow(deps.log, await insertAuditRow(deps.db, event))
+export async function recordAudit(deps: AuditDeps, event: AuditEvent): Promise<void> {
+  logAuditRow(deps.log, await insertAuditRow(deps.db, event, deps.scope))
 }
 
 export type RecordAudit = (event: AuditEvent) => Promise<void>
@@ -108,13 +116,13 @@ export type RecordAudit = (event: AuditEvent) => Promise<void>
  * aborted operation ships nothing either.
  */
 export async function inAuditedTransaction<T>(
-  deps: { db: Db; log: Logger },
+  deps: AuditDeps & { db: Db },
   fn: (tx: Tx, record: RecordAudit) => Promise<T>,
 ): Promise<T> {
   const { result, rows } = await inTransaction(deps.db, async (tx) => {
     const rows: (AuditInsert & { id: number })[] = []
     const result = await fn(tx, async (event) => {
-      rows.push(await insertAuditRow(tx, event))
+      rows.push(await insertAuditRow(tx, event, deps.scope))
     })
     return { result, rows }
   })

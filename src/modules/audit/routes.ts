@@ -17,6 +17,6 @@ export const auditRoutes: FastifyPluginAsyncTypebox = async (app) => {
         response: withErrors({ 200: AuditLogPage }),
       },
     },
-    async (request) => readAuditLog(app.ctx, request.principal!, request.query),
+    async (request) => readAuditLog(request.deps, request.principal!, request.query),
   )
 }

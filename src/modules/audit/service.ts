@@ -6,7 +6,7 @@ import { listAuditEntries } from './queries.ts'
 import { actorOf, recordAudit } from './record.ts'
 import type { AuditEntry, AuditLogQuery } from './schemas.ts'
 
-type Deps = Pick<AppContext, 'db' | 'log' | 'cursors'>
+type Deps = Pick<AppContext, 'db' | 'log' | 'cursors' | 'scope'>
 
 const CURSOR = 'audit.log'
 

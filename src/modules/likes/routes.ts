@@ -23,7 +23,7 @@ export const likeRoutes: FastifyPluginAsyncTypebox = async (app) => {
         params: StoryIdParams,
         response: withErrors({ 200: LikeState }),
       },
-      handler: async (request) => setLike(app.ctx, request.principal!, request.params.id, liked),
+      handler: async (request) => setLike(request.deps, request.principal!, request.params.id, liked),
     })
   }
 }

@@ -4,7 +4,7 @@ import type { AppContext } from '../../platform/context.ts'
 import { AppError } from '../../platform/http/errors.ts'
 import { addLike, removeLike } from './queries.ts'
 
-type Deps = Pick<AppContext, 'db' | 'cache'>
+type Deps = Pick<AppContext, 'db' | 'cache' | 'scope'>
 
 export interface LikeState {
   liked: boolean

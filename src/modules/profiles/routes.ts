@@ -36,7 +36,7 @@ export const meRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request, reply) =>
-      withEtag(request, reply, await getMyProfile(app.ctx, request.principal!), 'private'),
+      withEtag(request, reply, await getMyProfile(request.deps, request.principal!), 'private'),
   )
 
   app.patch(
@@ -51,7 +51,7 @@ export const meRoutes: FastifyPluginAsyncTypebox = async (app) => {
         response: withErrors({ 200: MyProfile }),
       },
     },
-    async (request) => updateMyProfile(app.ctx, request.principal!, request.body),
+    async (request) => updateMyProfile(request.deps, request.principal!, request.body),
   )
 }
 
@@ -68,6 +68,6 @@ export const profileRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request, reply) =>
-      withEtag(request, reply, await getPublicProfile(app.ctx, request.params.username), 'public'),
+      withEtag(request, reply, await getPublicProfile(request.deps, request.params.username), 'public'),
   )
 }

@@ -22,7 +22,7 @@ import {
 } from './queries.ts'
 import { type MyProfile, type PublicProfile, RESERVED_USERNAMES, type UpdateMe } from './schemas.ts'
 
-type Deps = Pick<AppContext, 'db' | 'cache' | 'config' | 'log'>
+type Deps = Pick<AppContext, 'db' | 'cache' | 'config' | 'log' | 'scope'>
 
 /**
  * Subject → profile id, in this process, in front of the shared store (Redis when
@@ -67,7 +67,7 @@ async function loadProfile(
     local?.set(identity.subject, cached)
     return { id: cached }
   }
-  const audit = profileCreatedInsert(identity.subject)
+  const audit = profileCreatedInsert(identity.subject, deps.scope)
   const row = await upsertProfileBySubjectAudited(deps.db, identity.subject, identity.email, audit)
   if (row.created && row.auditId !== null) {
     const event = {
@@ -75,7 +75,7 @@ async function loadProfile(
       actor: actorOf({ profileId: row.id, subject: identity.subject }),
     }
     const target = { type: 'profile', id: row.id }
-    logAuditRow(deps.log, { ...auditRowOf({ ...event, target }), id: row.auditId })
+    logAuditRow(deps.log, { ...auditRowOf({ ...event, target }, deps.scope), id: row.auditId })
   }
   if (local) {
     local.set(identity.subject, row.id)

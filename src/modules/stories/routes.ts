@@ -86,7 +86,11 @@ export const storyRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request) => {
       const { author, ...page } = request.query
-      return listStories(ctx, page, author === undefined ? undefined : { username: author, mustExist: false })
+      return listStories(
+        request.deps,
+        page,
+        author === undefined ? undefined : { username: author, mustExist: false },
+      )
     },
   )
 
@@ -106,7 +110,7 @@ export const storyRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const key = parseIdempotencyKey(request.headers['idempotency-key'])
       const idempotency =
         key === undefined ? undefined : { key, hash: requestHash('POST', '/v1/stories', request.body) }
-      const result = await createStory(ctx, request.principal!, request.body, idempotency)
+      const result = await createStory(request.deps, request.principal!, request.body, idempotency)
       if (result.location) reply.header('location', result.location)
       if (result.replayed) reply.header('idempotent-replayed', 'true')
       const story = result.body as Story
@@ -129,7 +133,7 @@ export const storyRoutes: FastifyPluginAsyncTypebox = async (app) => {
     // No named closure is made per request: tsx (esbuild's keepNames) wraps each one
     // in a call that defines its `name` (about 1 µs per request here in a CPU profile).
     (request, reply) => {
-      const row = getStory(ctx, request.principal, request.params.id)
+      const row = getStory(request.deps, request.principal, request.params.id)
       return isPromise(row)
         ? row.then((found) => respond(request, reply, found))
         : respond(request, reply, row)
@@ -152,7 +156,13 @@ export const storyRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (request, reply) => {
       const ifMatch = request.headers['if-match']
       const expected = ifMatch === undefined ? undefined : versionFromIfMatch(ifMatch)
-      const story = await updateStory(ctx, request.principal!, request.params.id, request.body, expected)
+      const story = await updateStory(
+        request.deps,
+        request.principal!,
+        request.params.id,
+        request.body,
+        expected,
+      )
       return reply.header('etag', etagOf(story)).send(story)
     },
   )
@@ -170,7 +180,7 @@ export const storyRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request, reply) => {
-      const story = await publishStory(ctx, request.principal!, request.params.id)
+      const story = await publishStory(request.deps, request.principal!, request.params.id)
       return reply.header('etag', etagOf(story)).send(story)
     },
   )
@@ -188,7 +198,7 @@ export const storyRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request, reply) => {
-      await deleteStory(ctx, request.principal!, request.params.id)
+      await deleteStory(request.deps, request.principal!, request.params.id)
       return reply.code(204).send(null)
     },
   )
@@ -208,6 +218,6 @@ export const authorStoryRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request) =>
-      listStories(app.ctx, request.query, { username: request.params.username, mustExist: true }),
+      listStories(request.deps, request.query, { username: request.params.username, mustExist: true }),
   )
 }

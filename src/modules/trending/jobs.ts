@@ -9,7 +9,7 @@ export const RECOMPUTE_TRENDING_JOB = 'trending.recompute'
 export const WINDOW_HOURS = { '24h': 24, '7d': 168 } as const
 export type TrendingWindow = keyof typeof WINDOW_HOURS
 
-type Deps = Pick<AppContext, 'db' | 'database' | 'cache' | 'log'>
+type Deps = Pick<AppContext, 'db' | 'database' | 'cache' | 'log' | 'scope'>
 
 /**
  * Every TRENDING_REFRESH_S: rank each window once, store it in trending_snapshot
@@ -42,7 +42,7 @@ export function recomputeTrendingJob(ctx: Deps & Pick<AppContext, 'config'>): Jo
 async function currentRanking(ctx: Deps, window: TrendingWindow): Promise<Ranked[] | undefined> {
   const cached = await ctx.cache.get(cacheKeys.trendingRanking(window))
   if (cached) return JSON.parse(cached) as Ranked[]
-  return ctx.database.read((db) => readSnapshot(db, window))
+  return ctx.database.read((db) => readSnapshot(db, window), ctx.scope)
 }
 
 /**
@@ -54,5 +54,5 @@ export async function readTrending(ctx: Deps, window: TrendingWindow, limit: num
   return ctx.database.read(async (db) => {
     const ranked = (await currentRanking(ctx, window)) ?? (await rankStories(db, WINDOW_HOURS[window]))
     return hydrateRanking(db, ranked, limit)
-  })
+  }, ctx.scope)
 }

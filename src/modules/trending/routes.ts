@@ -40,8 +40,9 @@ export const trendingRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request) => {
       const { window, limit } = request.query
-      return app.ctx.cache.getOrLoad('trending', cacheKeys.trending(window, limit), async () => {
-        const rows = await readTrending(app.ctx, window, limit)
+      const { deps } = request
+      return deps.cache.getOrLoad('trending', cacheKeys.trending(window, limit), async () => {
+        const rows = await readTrending(deps, window, limit)
         return { window, items: rows.map((r) => ({ ...r, publishedAt: r.publishedAt!.toISOString() })) }
       })
     },

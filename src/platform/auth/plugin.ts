@@ -21,8 +21,8 @@ declare module 'fastify' {
 
 export interface AuthPluginOptions {
   auth: AuthSetup
-  /** Maps a verified identity to its profile, creating it on first sight. */
-  resolveProfile: (identity: Identity) => MaybePromise<{ id: string }>
+  /** Maps a verified identity to its profile, creating it on first sight (under the request's deadline). */
+  resolveProfile: (identity: Identity, request: FastifyRequest) => MaybePromise<{ id: string }>
 }
 
 /**
@@ -50,6 +50,21 @@ function bearerToken(request: FastifyRequest, metrics: AuthObserver): string | n
   return token
 }
 
+const PRINCIPAL = Symbol('principal')
+
+/**
+ * The principal of a verified identity with its profile: one frozen object per cached
+ * identity (the verifier hands back the same identity for a token it has seen), rather
+ * than a copy of the identity made for every request.
+ */
+function principalOf(identity: Identity, profileId: string): Principal {
+  const made = (identity as { [PRINCIPAL]?: Principal })[PRINCIPAL]
+  if (made?.profileId === profileId) return made
+  const principal = Object.freeze({ ...identity, profileId })
+  Object.defineProperty(identity, PRINCIPAL, { value: principal, writable: true, configurable: true })
+  return principal
+}
+
 /**
  * Authentication is optional everywhere and required where a route says so
  * (`preHandler: app.requireUser`). A token that is present but invalid is a 401
@@ -62,12 +77,12 @@ export const authPlugin = fp<AuthPluginOptions>(
     auth.observe(metrics)
     app.decorateRequest('principal', null)
     const withProfile = (request: FastifyRequest, identity: Identity): MaybePromise<void> => {
-      const profile = resolveProfile(identity)
+      const profile = resolveProfile(identity, request)
       if (isPromise(profile))
         return profile.then(({ id }) => {
-          request.principal = { ...identity, profileId: id }
+          request.principal = principalOf(identity, id)
         })
-      request.principal = { ...identity, profileId: profile.id }
+      request.principal = principalOf(identity, profile.id)
     }
     const authenticate = (request: FastifyRequest, token: string): MaybePromise<void> => {
       const identity = auth.verify(token)

@@ -12,10 +12,12 @@ import type { Metric } from 'prom-client'
 import { postgresConnection, postgresConnectionString } from '../../config/database-url.ts'
 import type { Config } from '../../config/schema.ts'
 import type { Tracing } from '../observability/tracing.ts'
+import type { RequestScope } from '../request-scope.ts'
 import { type DataDirLock, lockDataDir } from './data-dir-lock.ts'
 import { isDatabaseUnavailable } from './errors.ts'
 import { createPool, createPoolMetrics, type PoolConnection, type PoolSettings } from './postgres-pool.ts'
 import { useNamedStatements } from './prepared.ts'
+import { scopedDb } from './scoped.ts'
 import { cancelOnSignal, refuseAfterAbort } from './statement-signal.ts'
 
 /** The query interface every module uses; identical on PGlite and PostgreSQL. */
@@ -45,9 +47,10 @@ export interface Database {
   /**
    * Runs a read-only query on the read replica when one is configured, and on the
    * primary when there is none or it cannot be reached. Never for reads that must
-   * see the caller's own writes.
+   * see the caller's own writes. With a request's `scope`, the query runs under its
+   * deadline (scoped.ts) on either.
    */
-  read<T>(query: (db: Db) => Promise<T>): Promise<T>
+  read<T>(query: (db: Db) => Promise<T>, scope?: RequestScope): Promise<T>
   /**
    * Test-only fault injection: `hook` sees every statement's SQL before it runs and
    * may throw to fail it. Refused in production.
@@ -168,7 +171,7 @@ async function openPglite(
     db,
     freshlyCreated,
     countStatements,
-    read: (query) => query(db),
+    read: (query, scope) => query(scope ? scopedDb(db, scope) : db),
     setStatementHook: hookSetter(watch, nodeEnv),
     metrics: [],
     withScriptTransaction: (fn) =>
@@ -214,14 +217,15 @@ async function openPostgres(
     db,
     freshlyCreated: false,
     countStatements,
-    async read(query) {
-      if (!readDb) return query(db)
+    async read(query, scope) {
+      const on = (handle: Db) => query(scope ? scopedDb(handle, scope) : handle)
+      if (!readDb) return on(db)
       try {
-        return await query(readDb)
+        return await on(readDb)
       } catch (err) {
         if (!isDatabaseUnavailable(err)) throw err
         log.warn({ err }, 'read replica unavailable; reading from the primary')
-        return query(db)
+        return on(db)
       }
     },
     setStatementHook: hookSetter(watch, settings.NODE_ENV),

@@ -1,4 +1,6 @@
+import { runInScope } from '../request-scope.ts'
 import type { DbOrTx } from './database.ts'
+import { rootOf, scopeOf } from './scoped.ts'
 
 /**
  * Named prepared statements for hot queries. node-postgres re-plans an unnamed
@@ -21,19 +23,26 @@ interface Preparable<P, R> extends Executable<P, R> {
   prepare(name: string): Executable<P, R>
 }
 
-/** Wraps a query built with `sql.placeholder(...)` so it runs named where enabled. */
+/**
+ * Wraps a query built with `sql.placeholder(...)` so it runs named where enabled. A
+ * request's handle (scoped.ts) shares its database's prepared statement, which is bound
+ * to the shared pool: it runs inside the request's scope, and drizzle hands the
+ * statement to the pool before its first await, so the pool still sees the scope.
+ */
 export function hotQuery<P extends Record<string, unknown>, R>(
   name: string,
   build: (db: DbOrTx) => Preparable<P, R>,
 ): (db: DbOrTx, params: P) => Promise<R> {
   const prepared = new WeakMap<object, Executable<P, R>>()
   return (db, params) => {
-    if (!namedStatements.get(db)) return build(db).execute(params)
-    let statement = prepared.get(db)
+    const root = rootOf(db)
+    if (!namedStatements.get(root)) return build(db).execute(params)
+    let statement = prepared.get(root)
     if (!statement) {
-      statement = build(db).prepare(name)
-      prepared.set(db, statement)
+      statement = build(root).prepare(name)
+      prepared.set(root, statement)
     }
-    return statement.execute(params)
+    const scope = scopeOf(db)
+    return scope ? runInScope(scope, () => statement.execute(params)) : statement.execute(params)
   }
 }

@@ -160,10 +160,14 @@ function isTimedOut(request: FastifyRequest, reply: FastifyReply): boolean {
   return reply.sent && request.requestScope?.deadline.aborted === true
 }
 
-/** Wraps an async handler so that what it produces after its 503 went out is dropped. */
+/**
+ * Wraps a handler so that it starts inside its request's scope (what it does before
+ * its first await: a Redis command's trace parent, see request-scope.ts), and so that
+ * what it produces after its 503 went out is dropped.
+ */
 function discardingLateResults(handler: RouteHandlerMethod): RouteHandlerMethod {
   return function (this: FastifyInstance, request, reply) {
-    const result: unknown = handler.call(this, request, reply)
+    const result: unknown = runInScope(request.requestScope, () => handler.call(this, request, reply))
     if (typeof (result as PromiseLike<unknown> | undefined)?.then !== 'function') return result
     return Promise.resolve(result).then(
       (value) => (isTimedOut(request, reply) ? undefined : value),
