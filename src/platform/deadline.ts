@@ -9,7 +9,8 @@
 export class Deadline {
   #aborted = false
   #reason: unknown
-  #callbacks: Set<() => void> | undefined
+  /** Subscribers in order; an unsubscribed one leaves a hole (undefined) behind. */
+  #callbacks: Array<(() => void) | undefined> | undefined
   #controller: AbortController | undefined
 
   /** A deadline that follows `signal` (already aborted if it is). */
@@ -35,7 +36,7 @@ export class Deadline {
     this.#reason = reason
     const callbacks = this.#callbacks
     this.#callbacks = undefined
-    if (callbacks) for (const run of [...callbacks]) run()
+    if (callbacks) for (const run of callbacks) run?.()
     this.#controller?.abort(reason)
   }
 
@@ -46,10 +47,14 @@ export class Deadline {
   /** Runs `callback` when the deadline aborts (never if it already has). Returns the unsubscribe. */
   onAbort(callback: () => void): () => void {
     if (this.#aborted) return noop
-    this.#callbacks ??= new Set()
+    this.#callbacks ??= []
     const callbacks = this.#callbacks
-    callbacks.add(callback)
-    return () => callbacks.delete(callback)
+    const index = callbacks.push(callback) - 1
+    // A request subscribes a few times (a statement's checkout, then its connection);
+    // an array with holes is cheaper than a Set, which hashes each closure.
+    return () => {
+      callbacks[index] = undefined
+    }
   }
 
   /** An AbortSignal that aborts with this deadline; made on first use. */

@@ -17,6 +17,8 @@ export interface Decision {
 }
 
 interface Bucket {
+  /** The window this bucket counts (start time / window length). */
+  window: number
   /** Tokens leased from the shared counter and not yet spent here. */
   left: number
   /** The shared counter after our last lease: every token leased by any instance. */
@@ -53,7 +55,13 @@ export interface LimiterOptions {
 export class Limiter {
   readonly #o: LimiterOptions
   readonly #now: () => number
-  readonly #buckets = new LRUCache<string, Bucket>({ max: 200_000, ...TTL_ENTRIES })
+  /**
+   * Per class, each client's bucket of the current window, by the client's id alone:
+   * the ids (an address, a subject) are strings already hashed by earlier lookups, where
+   * a key joining class, id and window was a new string to build and hash per request.
+   * At most 50,000 clients per class (the least recently seen are dropped first).
+   */
+  readonly #buckets = new Map<string, LRUCache<string, Bucket>>()
 
   constructor(options: LimiterOptions) {
     this.#o = options
@@ -66,21 +74,32 @@ export class Limiter {
     const windowMs = rule.windowS * 1000
     const window = Math.floor(now / windowMs)
     const resetS = Math.max(1, Math.ceil(((window + 1) * windowMs - now) / 1000))
-    const key = `${limitClass}:${id}:${window}`
-    let bucket = this.#buckets.get(key)
-    if (!bucket) {
-      bucket = { left: 0, seen: 0, exhausted: false }
-      this.#buckets.set(key, bucket, { ttl: windowMs + 1000 })
+    const buckets = this.#bucketsOf(limitClass)
+    let bucket = buckets.get(id)
+    if (bucket?.window !== window) {
+      bucket = { window, left: 0, seen: 0, exhausted: false }
+      buckets.set(id, bucket, { ttl: windowMs + 1000 })
     }
     if (bucket.left > 0) {
       bucket.left--
       return decision(true, rule, bucket, resetS)
     }
     if (bucket.exhausted) return decision(false, rule, bucket, resetS)
+    // The shared counter's key names the window: a new window starts from zero.
+    const key = `${limitClass}:${id}:${window}`
     bucket.pending ??= this.#lease(limitClass, key, rule, bucket).finally(() => {
       bucket.pending = undefined
     })
     return bucket.pending.then(() => this.take(limitClass, rule, id))
+  }
+
+  #bucketsOf(limitClass: string): LRUCache<string, Bucket> {
+    let buckets = this.#buckets.get(limitClass)
+    if (!buckets) {
+      buckets = new LRUCache<string, Bucket>({ max: 50_000, ...TTL_ENTRIES })
+      this.#buckets.set(limitClass, buckets)
+    }
+    return buckets
   }
 
   async #lease(limitClass: string, key: string, rule: LimitRule, bucket: Bucket): Promise<void> {

@@ -108,8 +108,11 @@ export const rateLimitPlugin = fp<RateLimitOptions>(
     function verdict(request: FastifyRequest, reply: FastifyReply, cls: LimitClass, d: Decision) {
       checks(cls, d.allowed ? 'allowed' : 'limited').inc()
       const shown = d.allowed ? tighter(request.rateLimit, d) : d
-      request.rateLimit = shown
-      applyHeaders(reply, shown)
+      // The headers of the tightest decision: written again only when it changed.
+      if (shown !== request.rateLimit) {
+        request.rateLimit = shown
+        applyHeaders(reply, shown)
+      }
       if (d.allowed) return undefined
       const route = routeTemplate(request)
       options.onBlocked?.({
