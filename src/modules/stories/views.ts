@@ -24,16 +24,31 @@ export interface ViewCounter {
   record(storyId: string, reader: string): MaybePromise<void>
 }
 
-/** Readers seen lately: a returning reader's key is looked up, not hashed again on every read. */
-const readerKeys = new LRUCache<string, string>({ max: 50_000 })
+/**
+ * Readers seen lately: a returning reader's key is looked up, not hashed again on every
+ * read. Signed-in readers by their subject itself (the verified identity's own string,
+ * whose hash V8 keeps), so a read builds no string to find it.
+ */
+const subjectKeys = new LRUCache<string, string>({ max: 50_000 })
+const anonymousKeys = new LRUCache<string, string>({ max: 50_000 })
+
+const hashed = (identity: string) => hash('sha256', identity, 'base64url').slice(0, 22)
 
 /** Who read, as stored in the dedupe keys: hashed, so keys never hold a subject or an IP. */
 export function readerKey(subject: string | undefined, ip: string, userAgent: string | undefined): string {
-  const identity = subject ? `sub:${subject}` : `anon:${ip}:${userAgent ?? ''}`
-  let key = readerKeys.get(identity)
+  if (subject) {
+    let key = subjectKeys.get(subject)
+    if (key === undefined) {
+      key = hashed(`sub:${subject}`)
+      subjectKeys.set(subject, key)
+    }
+    return key
+  }
+  const identity = `anon:${ip}:${userAgent ?? ''}`
+  let key = anonymousKeys.get(identity)
   if (key === undefined) {
-    key = hash('sha256', identity, 'base64url').slice(0, 22)
-    readerKeys.set(identity, key)
+    key = hashed(identity)
+    anonymousKeys.set(identity, key)
   }
   return key
 }

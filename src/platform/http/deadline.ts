@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest, RouteHandlerMethod 
 import fp from 'fastify-plugin'
 import { Counter } from 'prom-client'
 import { Deadline } from '../deadline.ts'
-import { currentScope, type RequestScope, runInScope } from '../request-scope.ts'
+import { type RequestScope, runInScope } from '../request-scope.ts'
 import { SlotList, type Slotted } from '../slot-list.ts'
 import { AppError } from './errors.ts'
 import { routeOf, routeTemplate } from './route-of.ts'
@@ -127,13 +127,10 @@ export const deadlinePlugin = fp<{ timeoutMs: number }>(
       request.requestScope = entry
       inFlight.add(entry)
       sweeper ??= setInterval(sweep, DEADLINE_SWEEP_MS).unref()
+      // The hooks that follow without an await (rate limiting, authentication) run in
+      // the scope (a Redis lease's trace parent); the handler enters it again itself.
+      // Statements need neither: they go through request.deps (request-deps.ts).
       runInScope(entry, done)
-    })
-    // Body parsing resumes from socket events, outside the scope entered above; a
-    // request without a body is still inside it.
-    app.addHook('preValidation', (request, _reply, done) => {
-      if (currentScope() === request.requestScope) done()
-      else runInScope(request.requestScope, done)
     })
     app.addHook('onSend', (request, _reply, payload, done) => {
       const entry = request.requestScope as InFlight | null
