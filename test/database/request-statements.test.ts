@@ -36,7 +36,12 @@ function watchEntryPoints(): { seen: Array<string | undefined>; stop(): void } {
       else delete client[name]
     })
   }
-  return { seen, stop: () => restore.forEach((r) => r()) }
+  return {
+    seen,
+    stop() {
+      for (const undo of restore) undo()
+    },
+  }
 }
 
 test("every statement a route issues starts in its request's scope (its deadline, its audit source)", async () => {
@@ -69,6 +74,7 @@ test("every statement a route issues starts in its request's scope (its deadline
     }
     assert.ok(res.statusCode < 400, `${request.method} ${request.url}: ${res.statusCode} ${res.body}`)
     assert.ok(watch.seen.length > 0, `${request.method} ${request.url} reached the database`)
-    for (const id of watch.seen) assert.equal(id, res.headers['x-request-id'], `${request.method} ${request.url}`)
+    for (const id of watch.seen)
+      assert.equal(id, res.headers['x-request-id'], `${request.method} ${request.url}`)
   }
 })
