@@ -32,25 +32,21 @@ export interface ViewCounter {
 const subjectKeys = new LRUCache<string, string>({ max: 50_000 })
 const anonymousKeys = new LRUCache<string, string>({ max: 50_000 })
 
-const hashed = (identity: string) => hash('sha256', identity, 'base64url').slice(0, 22)
+/** The hashed key of the reader `kind` + `id`, hashed once and then found by `id`. */
+function remembered(seen: LRUCache<string, string>, kind: string, id: string): string {
+  let key = seen.get(id)
+  if (key === undefined) {
+    key = hash('sha256', kind + id, 'base64url').slice(0, 22)
+    seen.set(id, key)
+  }
+  return key
+}
 
 /** Who read, as stored in the dedupe keys: hashed, so keys never hold a subject or an IP. */
 export function readerKey(subject: string | undefined, ip: string, userAgent: string | undefined): string {
-  if (subject) {
-    let key = subjectKeys.get(subject)
-    if (key === undefined) {
-      key = hashed(`sub:${subject}`)
-      subjectKeys.set(subject, key)
-    }
-    return key
-  }
-  const identity = `anon:${ip}:${userAgent ?? ''}`
-  let key = anonymousKeys.get(identity)
-  if (key === undefined) {
-    key = hashed(identity)
-    anonymousKeys.set(identity, key)
-  }
-  return key
+  return subject
+    ? remembered(subjectKeys, 'sub:', subject)
+    : remembered(anonymousKeys, 'anon:', `${ip}:${userAgent ?? ''}`)
 }
 
 export function createViewCounter(ctx: Pick<AppContext, 'cache' | 'jobs' | 'log'>): ViewCounter {

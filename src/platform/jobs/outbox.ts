@@ -1,8 +1,8 @@
-import { AsyncResource } from 'node:async_hooks'
 import { sql } from 'drizzle-orm'
 import type { Logger } from 'pino'
 import type { Db, DbOrTx } from '../db/database.ts'
 import { rowsOf } from '../db/rows.ts'
+import { outsideScope } from '../request-scope.ts'
 
 /**
  * The transactional outbox. A job that must follow a write is inserted in the
@@ -39,8 +39,8 @@ export function createOutboxRelay(db: Db, deliver: Deliver, log: Logger, interva
   let current: Promise<void> | undefined
   let again = false
   let stopped = false
-  // A nudge comes from a request; the pass must not inherit its deadline and abort signal.
-  const scope = new AsyncResource('inkwell.outbox')
+  // A nudge comes from a request: the pass starts outside its scope (request-scope.ts),
+  // so its statements never take the request's deadline.
 
   const pass = async () => {
     for (;;) {
@@ -78,7 +78,7 @@ export function createOutboxRelay(db: Db, deliver: Deliver, log: Logger, interva
       timer.unref()
       void run()
     },
-    nudge: () => void scope.runInAsyncScope(run),
+    nudge: () => void outsideScope(run),
     async drain() {
       await current
       await run()

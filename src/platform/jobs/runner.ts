@@ -1,5 +1,5 @@
-import { AsyncResource } from 'node:async_hooks'
 import type { Logger } from 'pino'
+import { outsideScope } from '../request-scope.ts'
 import type { PendingCounters } from './counters.ts'
 import { backoffDelay, checkPayload, type JobDefinition, jobDefaults, runHandler } from './definition.ts'
 import { type JobMetrics, startTry } from './metrics.ts'
@@ -72,12 +72,11 @@ export function createInProcessRunner(log: Logger, metrics?: JobMetrics): Core {
   const timers: NodeJS.Timeout[] = []
   const running = new Set<Promise<unknown>>()
   let stopped = false
-  // Jobs enqueued during a request must not inherit its async context (its deadline
-  // and abort signal bound to every statement): they run in the runner's own.
-  const scope = new AsyncResource('inkwell.jobs')
+  // A job enqueued while a request's scope is current (request-scope.ts) starts
+  // outside it: its first statements must not take the request's deadline.
 
   const execute = (definition: JobDefinition<never>, payload: unknown) => {
-    const task = scope.runInAsyncScope(() => executeLocally(definition, payload, log, metrics))
+    const task = outsideScope(() => executeLocally(definition, payload, log, metrics))
     running.add(task)
     void task.finally(() => running.delete(task))
     return task
