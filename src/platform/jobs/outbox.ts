@@ -1,3 +1,4 @@
+import { AsyncResource } from 'node:async_hooks'
 import { sql } from 'drizzle-orm'
 import type { Logger } from 'pino'
 import type { Db, DbOrTx } from '../db/database.ts'
@@ -40,7 +41,9 @@ export function createOutboxRelay(db: Db, deliver: Deliver, log: Logger, interva
   let again = false
   let stopped = false
   // A nudge comes from a request: the pass starts outside its scope (request-scope.ts),
-  // so its statements never take the request's deadline.
+  // so its statements never take the request's deadline, and in the relay's own async
+  // context (which database.countStatements follows).
+  const context = new AsyncResource('inkwell.outbox')
 
   const pass = async () => {
     for (;;) {
@@ -78,7 +81,7 @@ export function createOutboxRelay(db: Db, deliver: Deliver, log: Logger, interva
       timer.unref()
       void run()
     },
-    nudge: () => void outsideScope(run),
+    nudge: () => void context.runInAsyncScope(() => outsideScope(run)),
     async drain() {
       await current
       await run()

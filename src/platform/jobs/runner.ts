@@ -1,3 +1,4 @@
+import { AsyncResource } from 'node:async_hooks'
 import type { Logger } from 'pino'
 import { outsideScope } from '../request-scope.ts'
 import type { PendingCounters } from './counters.ts'
@@ -72,11 +73,16 @@ export function createInProcessRunner(log: Logger, metrics?: JobMetrics): Core {
   const timers: NodeJS.Timeout[] = []
   const running = new Set<Promise<unknown>>()
   let stopped = false
-  // A job enqueued while a request's scope is current (request-scope.ts) starts
-  // outside it: its first statements must not take the request's deadline.
+  // A job enqueued during a request starts outside its scope (request-scope.ts), so its
+  // first statements never take the request's deadline, and in the runner's own async
+  // context, so what follows a request's async context (database.countStatements) does
+  // not follow the job.
+  const context = new AsyncResource('inkwell.jobs')
 
   const execute = (definition: JobDefinition<never>, payload: unknown) => {
-    const task = outsideScope(() => executeLocally(definition, payload, log, metrics))
+    const task = context.runInAsyncScope(() =>
+      outsideScope(() => executeLocally(definition, payload, log, metrics)),
+    )
     running.add(task)
     void task.finally(() => running.delete(task))
     return task
