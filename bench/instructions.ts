@@ -1,6 +1,7 @@
 // Instructions per request, counted by valgrind's callgrind, for the two routes the
 // throughput benches time (db.ts, cache.ts), against their bare baselines:
-//   npm run bench -- instructions [--requests 3000] [--warm 6000] [--scenario db|cache|all]
+//   npm run bench -- instructions [--requests 3000] [--warm 6000] [--scenario db|cache|all] [--keep DIR]
+// --keep DIR copies each server's measured callgrind dump to DIR, for callgrind_annotate.
 //
 // Why: on a small, shared machine req/s and CPU time drift by a third within minutes. The
 // count of instructions a server's main thread executes per request does not drift with
@@ -10,7 +11,15 @@
 // GC helpers), which the report gives separately. Needs `valgrind` (Debian package).
 // Slow: a few minutes.
 import { execFileSync } from 'node:child_process'
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import {
+  copyFileSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
@@ -73,12 +82,13 @@ const control = (server: ServerProcess, ...args: string[]) =>
   execFileSync('callgrind_control', [...args, String(server.pid)], { env: controlEnv, stdio: 'ignore' })
 
 /** Instructions of the main thread and of all threads since the last dump, from a fresh dump. */
-function dump(counted: Counted): { main: number; all: number } {
+function dump(counted: Counted, keep?: string): { main: number; all: number } {
   control(counted.server, '--dump')
   let main = 0
   let all = 0
   for (const file of readdirSync(counted.outDir).filter((f) => /^cg\.\d+\.\d+-\d+$/.test(f))) {
     const text = readFileSync(join(counted.outDir, file), 'utf8')
+    if (keep) copyFileSync(join(counted.outDir, file), join(keep, `${slug(counted.name)}.${file}`))
     rmSync(join(counted.outDir, file))
     const total = Number(/^totals: (\d+)/m.exec(text)?.[1] ?? 0)
     all += total
@@ -88,7 +98,9 @@ function dump(counted: Counted): { main: number; all: number } {
   return { main, all }
 }
 
-async function measure(counted: Counted, warm: number, requests: number) {
+const slug = (name: string) => name.replace(/[^a-z0-9]+/gi, '-').toLowerCase()
+
+async function measure(counted: Counted, warm: number, requests: number, keep?: string) {
   const shoot = (amount: number) =>
     load(counted.url, { connections: 8, amount, headers: counted.headers, timeoutSeconds: 120 })
   await shoot(warm)
@@ -96,7 +108,7 @@ async function measure(counted: Counted, warm: number, requests: number) {
   control(counted.server, '--instr=on')
   await shoot(requests)
   control(counted.server, '--instr=off')
-  const { main, all } = dump(counted)
+  const { main, all } = dump(counted, keep)
   return { name: counted.name, main: main / requests, all: all / requests }
 }
 
@@ -119,6 +131,7 @@ export async function run(args: string[]): Promise<void> {
       requests: { type: 'string', default: '3000' },
       warm: { type: 'string', default: '6000' },
       scenario: { type: 'string', default: 'all' },
+      keep: { type: 'string' },
       'database-url': databaseUrlOption,
       'redis-url': redisUrlOption,
     },
@@ -131,6 +144,8 @@ export async function run(args: string[]): Promise<void> {
   const requests = Number(values.requests)
   const warm = Number(values.warm)
   const scenario = values.scenario!
+  const keep = values.keep
+  if (keep) mkdirSync(keep, { recursive: true })
   if (!['db', 'cache', 'all'].includes(scenario)) throw new Error('--scenario is db, cache or all')
   const scratch = await scratchDatabase(values['database-url']!, 'inkwell_bench')
   const dataDir = mkdtempSync(join(tmpdir(), 'inkwell-bench-'))
@@ -181,7 +196,7 @@ export async function run(args: string[]): Promise<void> {
           true,
         ),
       ])
-      const [bare, inkwell] = await Promise.all(counted.map((c) => measure(c, warm, requests)))
+      const [bare, inkwell] = await Promise.all(counted.map((c) => measure(c, warm, requests, keep)))
       report('GET /v1/stories/:id from PostgreSQL (db)', bare!, [inkwell!])
       await stopAll()
     }
@@ -211,7 +226,7 @@ export async function run(args: string[]): Promise<void> {
         ),
       ])
       const [bare, limited, plain] = await Promise.all(
-        [...counted, cached].map((c) => measure(c, warm, requests)),
+        [...counted, cached].map((c) => measure(c, warm, requests, keep)),
       )
       report('GET /v1/stories/:id from the cache (cache)', bare!, [plain!, limited!])
       console.log(

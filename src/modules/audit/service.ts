@@ -1,6 +1,7 @@
 import type { Principal } from '../../platform/auth/principal.ts'
 import type { AppContext } from '../../platform/context.ts'
 import { AppError } from '../../platform/http/errors.ts'
+import { isoTime } from '../../platform/iso-time.ts'
 import type { AuditRow } from './audit.table.ts'
 import { listAuditEntries } from './queries.ts'
 import { actorOf, recordAudit } from './record.ts'
@@ -13,7 +14,7 @@ const CURSOR = 'audit.log'
 export function toAuditEntry(row: AuditRow): AuditEntry {
   return {
     id: String(row.id),
-    occurredAt: row.occurredAt.toISOString(),
+    occurredAt: isoTime(row.occurredAt),
     actor: {
       type: row.actorType as AuditEntry['actor']['type'],
       profileId: row.actorProfileId,
@@ -29,7 +30,7 @@ export function toAuditEntry(row: AuditRow): AuditEntry {
     seq: row.seq === null ? null : String(row.seq),
     prevHash: row.prevHash,
     hash: row.hash,
-    sealedAt: row.sealedAt?.toISOString() ?? null,
+    sealedAt: row.sealedAt ? isoTime(row.sealedAt) : null,
   }
 }
 

@@ -4,6 +4,7 @@ import { cacheKeys, invalidateAuthor } from '../../platform/cache/keys.ts'
 import type { AppContext } from '../../platform/context.ts'
 import { isUniqueViolation } from '../../platform/db/errors.ts'
 import { AppError } from '../../platform/http/errors.ts'
+import { isoTime } from '../../platform/iso-time.ts'
 import { TTL_ENTRIES } from '../../platform/lru-ttl.ts'
 import type { MaybePromise } from '../../platform/maybe-promise.ts'
 import {
@@ -92,7 +93,7 @@ export function toPublicProfile(row: ProfileRow): PublicProfile {
     bio: row.bio,
     avatarUrl: row.avatarUrl,
     publishedStoryCount: row.publishedStoryCount,
-    createdAt: row.createdAt.toISOString(),
+    createdAt: isoTime(row.createdAt),
   }
 }
 
@@ -101,7 +102,7 @@ function toMyProfile(row: ProfileRow, principal: Principal): MyProfile {
     ...toPublicProfile(row),
     email: row.email,
     roles: principal.roles,
-    updatedAt: row.updatedAt.toISOString(),
+    updatedAt: isoTime(row.updatedAt),
   }
 }
 

@@ -5,6 +5,7 @@ import type { AppContext } from '../../platform/context.ts'
 import type { DbOrTx } from '../../platform/db/database.ts'
 import { AppError } from '../../platform/http/errors.ts'
 import { type IdempotentResult, runIdempotent } from '../../platform/idempotency/idempotency.ts'
+import { isoTime } from '../../platform/iso-time.ts'
 import { addToOutbox } from '../../platform/jobs/index.ts'
 import { isPromise, type MaybePromise } from '../../platform/maybe-promise.ts'
 import { memoOn } from '../../platform/memo-on.ts'
@@ -46,9 +47,9 @@ export function toStory(row: StoryRow): Story {
     likeCount: row.likeCount,
     viewCount: row.viewCount,
     version: row.version,
-    createdAt: row.createdAt.toISOString(),
-    updatedAt: row.updatedAt.toISOString(),
-    publishedAt: row.publishedAt?.toISOString() ?? null,
+    createdAt: isoTime(row.createdAt),
+    updatedAt: isoTime(row.updatedAt),
+    publishedAt: row.publishedAt ? isoTime(row.publishedAt) : null,
     wordCount: row.wordCount,
     readingTimeMinutes: row.readingTimeMinutes,
     excerpt: row.excerpt,
@@ -299,10 +300,10 @@ async function loadStoryPage(
   const last = page.at(-1)
   const nextCursor =
     rows.length > query.limit && last
-      ? deps.cursors.encode(FEED, { publishedAt: last.publishedAt!.toISOString(), id: last.id })
+      ? deps.cursors.encode(FEED, { publishedAt: isoTime(last.publishedAt!), id: last.id })
       : null
   return {
-    items: page.map((r) => ({ ...r, publishedAt: r.publishedAt!.toISOString() })),
+    items: page.map((r) => ({ ...r, publishedAt: isoTime(r.publishedAt!) })),
     nextCursor,
   }
 }

@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { cacheKeys } from '../../platform/cache/keys.ts'
 import { IsoDate, Uuid, withErrors } from '../../platform/http/schema-helpers.ts'
+import { isoTime } from '../../platform/iso-time.ts'
 import { AuthorSummary } from '../profiles/index.ts'
 import { readTrending } from './jobs.ts'
 
@@ -43,7 +44,7 @@ export const trendingRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const { deps } = request
       return deps.cache.getOrLoad('trending', cacheKeys.trending(window, limit), async () => {
         const rows = await readTrending(deps, window, limit)
-        return { window, items: rows.map((r) => ({ ...r, publishedAt: r.publishedAt!.toISOString() })) }
+        return { window, items: rows.map((r) => ({ ...r, publishedAt: isoTime(r.publishedAt!) })) }
       })
     },
   )
