@@ -1,5 +1,5 @@
 // GET /v1/stories/:id from the two-tier cache, on real PostgreSQL and Redis, in one run:
-//   npm run bench -- cache [--seconds 5] [--rounds 5] [--connections 32] [--auth]
+//   npm run bench -- cache [--seconds 5] [--rounds 5] [--connections 32] [--auth] [--warm 40000]
 //                          [--database-url postgres://…] [--redis-url redis://…]
 // (a) bare Fastify answering a fixed JSON body the size of the story response; (b) Inkwell,
 // CACHE_ENABLED=true, rate limiting off; (c) the same with rate limiting on, limits high
@@ -33,6 +33,8 @@ import {
   scratchDatabase,
   share,
   startProcess,
+  warmOption,
+  warmUp,
 } from './lib.ts'
 import { seedBenchDatabase } from './seed.ts'
 
@@ -132,10 +134,12 @@ export async function run(args: string[]): Promise<void> {
       connections: { type: 'string', default: '32' },
       auth: { type: 'boolean', default: false },
       'same-servers': { type: 'boolean', default: false },
+      warm: warmOption,
       'database-url': databaseUrlOption,
       'redis-url': redisUrlOption,
     },
   })
+  const warmRequests = Number(values.warm)
   const seconds = Number(values.seconds)
   const rounds = Number(values.rounds)
   const connections = Number(values.connections)
@@ -239,7 +243,7 @@ export async function run(args: string[]): Promise<void> {
       },
     ]
     const warm = async (which: typeof scenarios) => {
-      for (const s of which) await load(s.target().url, { connections, seconds: 2, headers })
+      for (const s of which) await warmUp(s.target().url, { connections, requests: warmRequests, headers })
     }
     process.stderr.write('warming up…\n')
     await warm(scenarios)

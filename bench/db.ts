@@ -1,5 +1,8 @@
 // GET /v1/stories/:id on real PostgreSQL, three ways in one run:
-//   npm run bench -- db [--seconds 5] [--rounds 5] [--connections 32] [--same-servers] [--database-url postgres://…]
+//   npm run bench -- db [--seconds 5] [--rounds 5] [--slices 5] [--connections 32] [--warm 40000]
+//                       [--same-servers] [--database-url postgres://…]
+// Each server gets --warm requests (lib.ts, WARM_REQUESTS) before it is measured; a round
+// measures the two servers in --slices alternating turns (lib.ts, loadInterleaved).
 // 1. the full Inkwell route, cache off (auth with a hot token, rate limiting, validation,
 //    logging, metrics, deadline, view counting), 2. a bare Fastify route running the same query through the
 //    same pool, 3. pgbench running that query with the same prepared-statement mode.
@@ -14,7 +17,7 @@ import {
   cpuOf,
   databaseUrlOption,
   type LoadResult,
-  load,
+  loadInterleaved,
   medianRound,
   perRound,
   ratio,
@@ -23,6 +26,8 @@ import {
   scratchDatabase,
   share,
   startProcess,
+  warmOption,
+  warmUp,
 } from './lib.ts'
 import { seedBenchDatabase } from './seed.ts'
 
@@ -94,8 +99,12 @@ export async function run(args: string[]): Promise<void> {
       connections: { type: 'string', default: '32' },
       'database-url': databaseUrlOption,
       'same-servers': { type: 'boolean', default: false },
+      warm: warmOption,
+      slices: { type: 'string', default: '5' },
     },
   })
+  const slices = Number(values.slices)
+  const warmRequests = Number(values.warm)
   const seconds = Number(values.seconds)
   const rounds = Number(values.rounds)
   const connections = Number(values.connections)
@@ -135,7 +144,8 @@ export async function run(args: string[]): Promise<void> {
           headers: { authorization: `Bearer ${token}` },
         },
       ]
-      for (const s of scenarios) await load(s.url, { connections, seconds: 2, headers: s.headers })
+      for (const s of scenarios)
+        await warmUp(s.url, { connections, requests: warmRequests, headers: s.headers })
       return scenarios
     }
     try {
@@ -152,8 +162,8 @@ export async function run(args: string[]): Promise<void> {
           for (const server of servers.splice(0)) await server.stop()
           scenarios = await startBoth()
         }
-        for (const [i, s] of scenarios.entries())
-          results[i]!.push(await load(s.url, { connections, seconds, headers: s.headers, server: s.server }))
+        const measured = await loadInterleaved(scenarios, { connections, seconds, slices })
+        for (const [i, result] of measured.entries()) results[i]!.push(result)
       }
       for (const server of servers.splice(0)) await server.stop()
 

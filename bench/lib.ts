@@ -90,6 +90,32 @@ function mainThreadCpuSeconds(pid: number | undefined): number | undefined {
   }
 }
 
+/**
+ * Requests a server gets before it is measured. V8 optimizes a function after a number
+ * of calls, not of seconds, and Inkwell's request path is several times the code of a
+ * bare route: on a machine a fifth as fast as usual, a 2-second warm-up (about 5,000
+ * requests there) measured Inkwell still climbing (its throughput rose by a third over
+ * the next 30,000 requests) while the bare route had settled, and the ratio came out
+ * 60-78 %. 40,000 requests is where both had settled there; on a fast machine it is 3 s.
+ */
+export const WARM_REQUESTS = 40_000
+
+/** The `--warm` option (requests before measuring) of the timed benches. */
+export const warmOption = { type: 'string', default: String(WARM_REQUESTS) } as const
+
+/** Sends `requests` requests to `url` and discards the result: JIT tier-up before a measured round. */
+export async function warmUp(
+  url: string,
+  options: { connections: number; requests: number; headers?: Record<string, string> | undefined },
+): Promise<void> {
+  await load(url, {
+    connections: options.connections,
+    amount: options.requests,
+    headers: options.headers,
+    timeoutSeconds: 60,
+  })
+}
+
 /** A fresh database on the server of `adminUrl`, dropped by `drop()`. */
 export async function scratchDatabase(adminUrl: string, prefix: string) {
   const name = `${prefix}_${randomBytes(4).toString('hex')}`
@@ -260,6 +286,58 @@ export function perRound(
   const values = x.map((r, i) => f(of(r), of(y[i]!)))
   const mid = [...values].sort((p, q) => p - q)[Math.floor(values.length / 2)]!
   return `${mid.toFixed(1).padStart(5)}%   rounds ${values.map((v) => v.toFixed(0)).join(' / ')}`
+}
+
+export interface LoadTarget {
+  url: string
+  headers?: Record<string, string> | undefined
+  server?: ServerProcess | undefined
+}
+
+/**
+ * One round of several targets, measured in `slices` turns of `seconds / slices` each,
+ * the order reversed every turn (A B, B A, A B, …): the machine's speed drifts by a
+ * quarter within a minute, and one target measured 5 s after the other carried that
+ * drift into their ratio (a round's ratio moved by up to 25 points between rounds).
+ * Interleaved, both see the same moments. Per target: the total rate and CPU per
+ * request; p50 the median of the turns', p99 the worst turn's.
+ */
+export async function loadInterleaved(
+  targets: readonly LoadTarget[],
+  options: { connections: number; seconds: number; slices: number },
+): Promise<LoadResult[]> {
+  const turns: LoadResult[][] = targets.map(() => [])
+  const sliceSeconds = options.seconds / options.slices
+  for (let turn = 0; turn < options.slices; turn++) {
+    const order = targets.map((_, i) => i)
+    if (turn % 2 === 1) order.reverse()
+    for (const i of order) {
+      const { url, headers, server } = targets[i]!
+      turns[i]!.push(
+        await load(url, { connections: options.connections, seconds: sliceSeconds, headers, server }),
+      )
+    }
+  }
+  return turns.map((results) => {
+    const total = results.reduce((sum, r) => sum + r.requests.total, 0)
+    const cpuSeconds = results.reduce(
+      (sum, r) => sum + ((r.cpuUsPerRequest ?? Number.NaN) * r.requests.total) / 1e6,
+      0,
+    )
+    return {
+      requests: { average: total / options.seconds, total },
+      latency: {
+        average: results.reduce((sum, r) => sum + r.latency.average * r.requests.total, 0) / total,
+        p50: medianBy(results, (r) => r.latency.p50).latency.p50,
+        p99: Math.max(...results.map((r) => r.latency.p99)),
+      },
+      non2xx: 0,
+      errors: 0,
+      ...(results.every((r) => r.cpuUsPerRequest !== undefined)
+        ? { cpuUsPerRequest: (cpuSeconds * 1e6) / total }
+        : {}),
+    }
+  })
 }
 
 /** CPU per request, for `perRound`'s `of` (NaN where the platform gave none). */
