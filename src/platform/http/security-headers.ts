@@ -53,12 +53,16 @@ export const API_SECURITY_HEADERS = helmetHeaders({
 
 /**
  * Security headers and the request id on every response, 404s and errors included, in
- * one hook (each hook is a call per request).
+ * one hook (each hook is a call per request). The names and values are laid out once in
+ * two arrays: `reply.headers(object)` lists the object's keys and reads each value by a
+ * computed key on every request, a megamorphic lookup (callgrind).
  */
 export const securityHeadersPlugin = fp<{ headers: Readonly<Record<string, string>> }>(
   async (app: FastifyInstance, { headers }) => {
+    const names = Object.keys(headers)
+    const values = Object.values(headers)
     app.addHook('onRequest', (request, reply, done) => {
-      reply.headers(headers)
+      for (let i = 0; i < names.length; i++) reply.header(names[i]!, values[i])
       reply.header('x-request-id', request.id)
       done()
     })
