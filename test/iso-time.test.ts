@@ -2,8 +2,8 @@ import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { isoTime } from '../src/platform/iso-time.ts'
 
-const FIRST_MS = Date.UTC(2000, 0, 1) - 730_485 * 86_400_000 // 0000-01-01T00:00:00.000Z
-const END_MS = Date.UTC(9999, 11, 31, 23, 59, 59, 999) + 1
+const FIRST_MS = Date.parse('0000-01-01T00:00:00.000Z')
+const END_MS = Date.parse('+010000-01-01T00:00:00.000Z')
 
 const same = (ms: number) => {
   const date = new Date(ms)
@@ -11,7 +11,6 @@ const same = (ms: number) => {
 }
 
 test('isoTime writes what toISOString writes, across the four-digit years', () => {
-  assert.equal(new Date(FIRST_MS).toISOString(), '0000-01-01T00:00:00.000Z')
   // A fixed seed (a linear congruential sequence): the same 200,000 instants every run.
   let seed = 42
   const next = () => {
