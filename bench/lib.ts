@@ -94,9 +94,9 @@ function mainThreadCpuSeconds(pid: number | undefined): number | undefined {
  * Requests a server gets before it is measured. V8 optimizes a function after a number
  * of calls, not of seconds, and Inkwell's request path is several times the code of a
  * bare route: on a machine a fifth as fast as usual, a 2-second warm-up (about 5,000
- * requests there) measured Inkwell still climbing (its throughput rose by a third over
- * the next 30,000 requests) while the bare route had settled, and the ratio came out
- * 60-78 %. 40,000 requests is where both had settled there; on a fast machine it is 3 s.
+ * requests there) measured Inkwell still climbing (its throughput rose by half over the
+ * next 30,000 requests) while the bare route had settled (docs/database.md, run 14).
+ * 40,000 requests is where both had settled there; on a fast machine it is 3 s.
  */
 export const WARM_REQUESTS = 40_000
 
@@ -320,10 +320,10 @@ export async function loadInterleaved(
   }
   return turns.map((results) => {
     const total = results.reduce((sum, r) => sum + r.requests.total, 0)
-    const cpuSeconds = results.reduce(
-      (sum, r) => sum + ((r.cpuUsPerRequest ?? Number.NaN) * r.requests.total) / 1e6,
-      0,
-    )
+    // CPU µs summed over the turns, when every turn measured it.
+    const cpuUs = results.every((r) => r.cpuUsPerRequest !== undefined)
+      ? results.reduce((sum, r) => sum + r.cpuUsPerRequest! * r.requests.total, 0)
+      : undefined
     return {
       requests: { average: total / options.seconds, total },
       latency: {
@@ -333,9 +333,7 @@ export async function loadInterleaved(
       },
       non2xx: 0,
       errors: 0,
-      ...(results.every((r) => r.cpuUsPerRequest !== undefined)
-        ? { cpuUsPerRequest: (cpuSeconds * 1e6) / total }
-        : {}),
+      ...(cpuUs === undefined ? {} : { cpuUsPerRequest: cpuUs / total }),
     }
   })
 }

@@ -48,8 +48,10 @@ function sendStory(ifNoneMatch: string | undefined, reply: FastifyReply, row: St
     return
   }
   // Serialized by this route's response schema, once per cached row: a JSON string
-  // with a JSON content type is sent as it is. (fast-json-stringify: V8's own
-  // JSON.stringify of the same object measured about twice as slow, 3.7 µs against 2.)
+  // with a JSON content type is sent as it is. (Against V8's JSON.stringify: a CPU
+  // profile put this serializer at 2.0 µs and JSON.stringify at 3.7; a microbenchmark
+  // that also flattened the string, as the socket write does, had JSON.stringify about
+  // 10 % cheaper. About 1 % of a read either way: the schema's serializer stays.)
   representation.json ??= reply.serialize(story) as string
   reply.type('application/json; charset=utf-8').send(representation.json)
 }
