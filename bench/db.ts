@@ -31,7 +31,21 @@ import {
 } from './lib.ts'
 import { seedBenchDatabase } from './seed.ts'
 
-const POOL = { DB_POOL_MAX: '16' }
+export const POOL = { DB_POOL_MAX: '16' }
+
+/**
+ * Inkwell as this scenario runs it. At info level, as in production: one access log line
+ * per request is part of the route's cost. The cache off (the issue measures the database
+ * path), rate limiting on and counted (in memory: no REDIS_URL) with limits no run can
+ * reach, as a production route does.
+ */
+export const INKWELL_DB_SCENARIO_ENV = {
+  SEED_DEMO: 'false',
+  LOG_LEVEL: 'info',
+  CACHE_ENABLED: 'false',
+  RATE_LIMIT_IP_MAX: '1000000000',
+  RATE_LIMIT_READ_MAX: '1000000000',
+}
 
 /** Seeds 20,000 stories; returns one story's id and its query as pgbench will run it. */
 async function prepare(url: string, dataDir: string) {
@@ -123,17 +137,7 @@ export async function run(args: string[]): Promise<void> {
     const startBoth = async () => {
       const bare = await startProcess('bench/bare-story-server.ts', env)
       servers.push(bare)
-      // At info level, as in production: one access log line per request is part of the route's cost.
-      // The cache off (the issue measures the database path), rate limiting on and counted
-      // (in memory: no REDIS_URL) with limits no run can reach, as a production route does.
-      const inkwell = await startProcess('src/server.ts', {
-        ...env,
-        SEED_DEMO: 'false',
-        LOG_LEVEL: 'info',
-        CACHE_ENABLED: 'false',
-        RATE_LIMIT_IP_MAX: '1000000000',
-        RATE_LIMIT_READ_MAX: '1000000000',
-      })
+      const inkwell = await startProcess('src/server.ts', { ...env, ...INKWELL_DB_SCENARIO_ENV })
       servers.push(inkwell)
       const scenarios = [
         { name: 'bare Fastify, same query and pool', url: `${bare.baseUrl}/stories/${id}`, server: bare },

@@ -4,6 +4,7 @@ const scenarios: Record<string, () => Promise<{ run(args: string[]): Promise<voi
   cache: () => import('./cache.ts'),
   db: () => import('./db.ts'),
   instructions: () => import('./instructions.ts'),
+  profile: () => import('./profile.ts'),
   jobs: () => import('./jobs.ts'),
   pagination: () => import('./pagination.ts'),
 }

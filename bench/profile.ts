@@ -1,0 +1,221 @@
+// Where each route's CPU goes, per request, in the `db` scenario's two servers:
+//   npm run bench -- profile [--seconds 3] [--turns 4] [--frequency 2000] [--top 30]
+//                            [--warm 40000] [--connections 32] [--keep DIR] [--database-url …]
+//
+// Why: the other two views each miss part of it. `--cpu-prof` samples wall time, so a
+// socket write that wakes another process shows as 40 % of the thread; callgrind counts
+// instructions but not the kernel, nor how fast they run (Inkwell's run slower than the
+// bare route's: more code and data per request). `perf record -e cpu-clock` on a server's
+// main thread samples only while it is on a CPU, in the kernel, in Node's C++ and V8's
+// builtins, and in JIT-compiled JavaScript alike (named through the /tmp/perf-<pid>.map
+// that node writes with --perf-basic-prof). Needs `perf` (Debian: linux-perf); a virtual
+// machine without hardware counters still has the cpu-clock software event.
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
+import { once } from 'node:events'
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { parseArgs } from 'node:util'
+import { loadOrCreateDevKey, signDevToken } from '../src/platform/auth/dev-idp.ts'
+import { INKWELL_DB_SCENARIO_ENV, POOL } from './db.ts'
+import {
+  databaseUrlOption,
+  load,
+  type ServerProcess,
+  scratchDatabase,
+  startProcess,
+  warmOption,
+  warmUp,
+} from './lib.ts'
+import { seedBenchDatabase } from './seed.ts'
+
+interface Profiled {
+  name: string
+  url: string
+  headers?: Record<string, string> | undefined
+  server: ServerProcess
+  /** perf.data files, one per turn. */
+  files: string[]
+  requests: number
+}
+
+/** Samples of one turn: `perf record` on the server's main thread while it is loaded. */
+async function turn(p: Profiled, dir: string, options: { seconds: number; frequency: number }) {
+  const file = join(dir, `${p.name}.${p.files.length}.data`)
+  const perf: ChildProcess = spawn(
+    'perf',
+    [
+      'record',
+      '-q',
+      '-e',
+      'cpu-clock',
+      '-F',
+      String(options.frequency),
+      '-t',
+      String(p.server.pid),
+      '-o',
+      file,
+    ],
+    { stdio: 'ignore' },
+  )
+  // perf needs a moment to attach; the idle main thread is not sampled meanwhile.
+  await sleep(500)
+  const result = await load(p.url, { connections: 32, seconds: options.seconds, headers: p.headers })
+  perf.kill('SIGINT')
+  await once(perf, 'exit')
+  p.files.push(file)
+  p.requests += result.requests.total
+}
+
+/** Where a sample's code lives, by perf's DSO name. */
+function placeOf(dso: string): string {
+  if (dso === '[kernel.kallsyms]') return 'kernel'
+  if (dso.startsWith('[JIT]')) return 'JavaScript (JIT)'
+  if (dso === 'node' || dso.endsWith('/node')) return 'Node and V8 (C++, builtins)'
+  if (dso.startsWith('libc')) return 'libc'
+  return 'other'
+}
+
+/** Samples by (place, symbol) over a server's turns. */
+function samplesOf(p: Profiled): Map<string, number> {
+  const bySymbol = new Map<string, number>()
+  for (const file of p.files) {
+    const text = execFileSync(
+      'perf',
+      ['report', '-i', file, '--no-children', '--sort', 'dso,sym', '--stdio', '-F', 'sample,dso,sym'],
+      { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024, stdio: ['ignore', 'pipe', 'ignore'] },
+    )
+    for (const line of text.split('\n')) {
+      const m = /^\s*(\d+)\s+(\[JIT\] tid \d+|\S+)\s+\[.\]\s+(.*)$/.exec(line)
+      if (!m) continue
+      const key = `${placeOf(m[2]!)}\t${m[3]!.trim()}`
+      bySymbol.set(key, (bySymbol.get(key) ?? 0) + Number(m[1]))
+    }
+  }
+  return bySymbol
+}
+
+/** Samples summed by place (kernel, JIT, …). */
+function byPlace(bySymbol: Map<string, number>): Map<string, number> {
+  const sums = new Map<string, number>()
+  for (const [key, n] of bySymbol) {
+    const place = key.slice(0, key.indexOf('\t'))
+    sums.set(place, (sums.get(place) ?? 0) + n)
+  }
+  return sums
+}
+
+export async function run(args: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      seconds: { type: 'string', default: '3' },
+      turns: { type: 'string', default: '4' },
+      frequency: { type: 'string', default: '2000' },
+      top: { type: 'string', default: '30' },
+      connections: { type: 'string', default: '32' },
+      warm: warmOption,
+      keep: { type: 'string' },
+      'database-url': databaseUrlOption,
+    },
+  })
+  try {
+    execFileSync('perf', ['--version'], { stdio: 'ignore' })
+  } catch {
+    throw new Error('this bench needs perf (Debian: apt-get install linux-perf)')
+  }
+  const seconds = Number(values.seconds)
+  const frequency = Number(values.frequency)
+  const connections = Number(values.connections)
+  const scratch = await scratchDatabase(values['database-url']!, 'inkwell_bench')
+  const dataDir = mkdtempSync(join(tmpdir(), 'inkwell-bench-'))
+  const perfDir = mkdtempSync(join(tmpdir(), 'inkwell-perf-'))
+  const servers: ServerProcess[] = []
+  try {
+    process.stderr.write('seeding 20,000 stories…\n')
+    const { storyId: id } = await seedBenchDatabase(scratch.url, dataDir, { users: 1000, stories: 20_000 })
+    const token = await signDevToken(await loadOrCreateDevKey(dataDir), {
+      subject: 'bench',
+      ttlSeconds: 3600,
+    })
+    // As bench/db.ts: the same pool and settings, a hot token.
+    const env = {
+      DATABASE_URL: scratch.url,
+      DATA_DIR: dataDir,
+      ...POOL,
+      NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --perf-basic-prof`.trim(),
+    }
+    const bare = await startProcess('bench/bare-story-server.ts', env)
+    servers.push(bare)
+    const inkwell = await startProcess('src/server.ts', { ...env, ...INKWELL_DB_SCENARIO_ENV })
+    servers.push(inkwell)
+    const profiled: Profiled[] = [
+      { name: 'bare', url: `${bare.baseUrl}/stories/${id}`, server: bare, files: [], requests: 0 },
+      {
+        name: 'inkwell',
+        url: `${inkwell.baseUrl}/v1/stories/${id}`,
+        headers: { authorization: `Bearer ${token}` },
+        server: inkwell,
+        files: [],
+        requests: 0,
+      },
+    ]
+    for (const p of profiled)
+      await warmUp(p.url, { connections, requests: Number(values.warm), headers: p.headers })
+    process.stderr.write('recording…\n')
+    // Alternating turns (A B, B A, …), as bench/lib.ts loadInterleaved: both see the
+    // machine in the same moods.
+    for (let i = 0; i < Number(values.turns); i++) {
+      const order = i % 2 === 0 ? profiled : [...profiled].reverse()
+      for (const p of order) await turn(p, perfDir, { seconds, frequency })
+    }
+    const [b, k] = profiled as [Profiled, Profiled]
+    const [bs, ks] = [samplesOf(b), samplesOf(k)]
+    // µs of the main thread per request: samples / frequency / requests.
+    const us = (samples: number, p: Profiled) => (samples * 1e6) / frequency / p.requests
+    const f = (n: number) => n.toFixed(2).padStart(8)
+    console.log(
+      `\nMain-thread CPU per request (µs), perf cpu-clock at ${frequency} Hz; bare ${b.requests} requests, Inkwell ${k.requests}`,
+    )
+    const [bp, kp] = [byPlace(bs), byPlace(ks)]
+    const places = [...new Set([...bp.keys(), ...kp.keys()])].sort(
+      (x, y) => (kp.get(y) ?? 0) - (kp.get(x) ?? 0),
+    )
+    console.log(`${'where'.padEnd(34)}     bare  Inkwell     diff`)
+    let [bt, kt] = [0, 0]
+    for (const place of places) {
+      const [ub, uk] = [us(bp.get(place) ?? 0, b), us(kp.get(place) ?? 0, k)]
+      bt += ub
+      kt += uk
+      console.log(`${place.padEnd(34)} ${f(ub)} ${f(uk)} ${f(uk - ub)}`)
+    }
+    console.log(
+      `${'total'.padEnd(34)} ${f(bt)} ${f(kt)} ${f(kt - bt)}   bare / Inkwell ${((100 * bt) / kt).toFixed(1)} %`,
+    )
+    console.log(`\nThe ${values.top} symbols Inkwell spends most more on (µs per request):`)
+    const keys = new Set([...bs.keys(), ...ks.keys()])
+    const diff = (key: string) => us(ks.get(key) ?? 0, k) - us(bs.get(key) ?? 0, b)
+    for (const key of [...keys].sort((x, y) => diff(y) - diff(x)).slice(0, Number(values.top))) {
+      const [place, symbol] = key.split('\t') as [string, string]
+      console.log(
+        `${f(us(bs.get(key) ?? 0, b))} ${f(us(ks.get(key) ?? 0, k))} ${f(diff(key))}  ${place}: ${symbol.slice(0, 110)}`,
+      )
+    }
+    if (values.keep) {
+      mkdirSync(values.keep, { recursive: true })
+      for (const file of readdirSync(perfDir)) copyFileSync(join(perfDir, file), join(values.keep, file))
+      console.log(
+        `\nperf.data files kept in ${values.keep} (perf report -i FILE; the JIT maps are /tmp/perf-<pid>.map)`,
+      )
+    }
+  } finally {
+    const pids = servers.map((s) => s.pid)
+    for (const server of servers) await server.stop()
+    // The JIT symbol maps node wrote; kept with the data when asked to.
+    if (!values.keep) for (const pid of pids) rmSync(`/tmp/perf-${pid}.map`, { force: true })
+    rmSync(perfDir, { recursive: true, force: true })
+    await scratch.drop()
+    rmSync(dataDir, { recursive: true, force: true })
+  }
+}
