@@ -5,7 +5,9 @@
 // measures the two servers in --slices alternating turns (lib.ts, loadInterleaved).
 // 1. the full Inkwell route, cache off (auth with a hot token, rate limiting, validation,
 //    logging, metrics, deadline, view counting), 2. a bare Fastify route running the same query through the
-//    same pool, 3. pgbench running that query with the same prepared-statement mode.
+//    same pool, 3. pgbench running that query with the same prepared-statement mode, and
+//    4. the minimal pipeline (minimal-pipeline-server.ts): the same query with the issue's
+//    duties done as cheaply as we know, the floor under Inkwell's way of doing them.
 import { execFileSync } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -134,18 +136,29 @@ export async function run(args: string[]): Promise<void> {
       ttlSeconds: 3600,
     })
     const servers: ServerProcess[] = []
-    const startBoth = async () => {
+    const authorization = { authorization: `Bearer ${token}` }
+    const startAll = async () => {
       const bare = await startProcess('bench/bare-story-server.ts', env)
       servers.push(bare)
       const inkwell = await startProcess('src/server.ts', { ...env, ...INKWELL_DB_SCENARIO_ENV })
       servers.push(inkwell)
+      // What the issue's duties (auth, limits, logging, validation) cost done as cheaply
+      // as we know, in two hooks (minimal-pipeline-server.ts): the floor under Inkwell's way.
+      const floor = await startProcess('bench/minimal-pipeline-server.ts', { ...env, BENCH_AUTH: 'true' })
+      servers.push(floor)
       const scenarios = [
         { name: 'bare Fastify, same query and pool', url: `${bare.baseUrl}/stories/${id}`, server: bare },
         {
           name: 'Inkwell GET /v1/stories/:id (hot token)',
           url: `${inkwell.baseUrl}/v1/stories/${id}`,
           server: inkwell,
-          headers: { authorization: `Bearer ${token}` },
+          headers: authorization,
+        },
+        {
+          name: 'minimal pipeline, same query (hot token)',
+          url: `${floor.baseUrl}/stories/${id}`,
+          server: floor,
+          headers: authorization,
         },
       ]
       for (const s of scenarios)
@@ -153,18 +166,18 @@ export async function run(args: string[]): Promise<void> {
       return scenarios
     }
     try {
-      let scenarios = await startBoth()
+      let scenarios = await startAll()
       // Alternating rounds: each round's ratio compares the two on the same machine state.
       const results: LoadResult[][] = scenarios.map(() => [])
       for (let round = 1; round <= rounds; round++) {
         process.stderr.write(`round ${round} of ${rounds}…\n`)
         if (round > 1 && !values['same-servers']) {
-          // A fresh pair of servers every round: now and then one instance runs a fifth
+          // Fresh servers every round: now and then one instance runs a fifth
           // or more slower than its twins for its whole life (docs/caching.md, "Sixth
           // session"; seen here too: 61 % in every round of one run, 76–83 % in others).
           // Restarted, it weighs on one round, which the median leaves out.
           for (const server of servers.splice(0)) await server.stop()
-          scenarios = await startBoth()
+          scenarios = await startAll()
         }
         const measured = await loadInterleaved(scenarios, { connections, seconds, slices })
         for (const [i, result] of measured.entries()) results[i]!.push(result)
@@ -173,7 +186,7 @@ export async function run(args: string[]): Promise<void> {
 
       const prepared = process.env.DB_PREPARED_STATEMENTS !== 'false'
       const tps = pgbench(scratch.url, statement, seconds * 2, 16, prepared)
-      const [bareRuns, inkwellRuns] = results as [LoadResult[], LoadResult[]]
+      const [bareRuns, inkwellRuns, floorRuns] = results as [LoadResult[], LoadResult[], LoadResult[]]
       console.log(`\n${rounds} rounds of ${seconds} s each, ${connections} connections; median round:`)
       for (const [i, s] of scenarios.entries()) console.log(roundsRow(s.name, results[i]!))
       console.log(`${'pgbench, same statement'.padEnd(44)} ${tps.toFixed(0).padStart(7)} tps`)
@@ -181,6 +194,13 @@ export async function run(args: string[]): Promise<void> {
         `\nInkwell / bare Fastify:          ${perRound(inkwellRuns, bareRuns, share)}   target ≥ 80%`,
       )
       console.log(`CPU per request, bare / Inkwell: ${perRound(bareRuns, inkwellRuns, share, cpuOf)}`)
+      console.log(
+        `minimal pipeline / bare:         ${perRound(floorRuns, bareRuns, share)}   (what the duties cost)`,
+      )
+      console.log(
+        `Inkwell / minimal pipeline:      ${perRound(inkwellRuns, floorRuns, share)}   (what Inkwell's way of doing them costs)`,
+      )
+      console.log(`CPU per request, bare / minimal: ${perRound(bareRuns, floorRuns, share, cpuOf)}`)
       console.log(`bare Fastify / pgbench: ${ratio(medianRound(bareRuns).requests.average, tps)}`)
       console.log(`Inkwell / pgbench:      ${ratio(medianRound(inkwellRuns).requests.average, tps)}`)
       console.log(`(prepared statements ${prepared ? 'on' : 'off'})`)

@@ -1,22 +1,28 @@
-// The floor of the `cache` scenario: bare Fastify plus the least a cached story read must
-// do, each part written as cheaply as we know how, all in one onRequest and one
-// onResponse hook. It answers what Inkwell's pipeline could cost, so that the gap
-// between Inkwell (b) and bare Fastify (a) can be split into what the duties cost and
-// what Inkwell's way of doing them costs. Started by bench/cache.ts. Its duties:
+// The floor of the `cache` and `db` scenarios: bare Fastify plus the least the measured
+// story read must do, each part written as cheaply as we know how, all in one onRequest
+// and one onResponse hook. It answers what Inkwell's pipeline could cost, so that the
+// gap between Inkwell and bare Fastify can be split into what the duties cost and what
+// Inkwell's way of doing them costs. Started by bench/cache.ts and bench/db.ts. Its duties:
 //   a request id from pooled CSPRNG bytes; a per-IP counter in memory (a rate limit
-//   without Redis); an AsyncLocalStorage scope for the request; the body from an
-//   in-memory map, already serialized; Inkwell's response headers (security set,
-//   ETag, cache control, request id, three RateLimit headers); a RED histogram
-//   observation; one JSON access line through pino's destination.
-// Not done here, though Inkwell does them: auth, CORS, deadline timers, load shedding,
-// audit, parameter validation, view counting, ETag comparison, the cache's metrics.
-import { AsyncLocalStorage } from 'node:async_hooks'
-import { randomFillSync } from 'node:crypto'
+//   without Redis); with BENCH_AUTH=true, the bearer token's SHA-256 looked up in memory
+//   (a hot token) and a per-subject counter; the id checked against the uuid pattern;
+//   the story: from an in-memory map, already serialized (BENCH_BODY_FILE, the cache
+//   scenario), or Inkwell's story query through the same pool, serialized by
+//   JSON.stringify (DATABASE_URL, the db scenario); Inkwell's response headers (security
+//   set, ETag, cache control, request id, three RateLimit headers); a histogram
+//   observation; one JSON access line, written with the rest of its event-loop turn's
+//   through pino's destination (as Inkwell's access log).
+// Not done here, though Inkwell does them: CORS, deadline, load shedding, audit, text
+// normalization, view counting, ETag computation and comparison, the API object and its
+// schema serializer, the principal's profile, the cache's metrics.
+import { hash, randomFillSync } from 'node:crypto'
 import { readFileSync } from 'node:fs'
-import Fastify, { type FastifyRequest } from 'fastify'
+import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify'
 import pino from 'pino'
 import { Histogram, Registry } from 'prom-client'
 import { API_SECURITY_HEADERS } from '../src/platform/http/security-headers.ts'
+import { serve } from './serve.ts'
+import { openStoryDb } from './story-db.ts'
 
 interface Scope {
   id: string
@@ -24,8 +30,31 @@ interface Scope {
   left: number
 }
 
-const json = readFileSync(process.env.BENCH_BODY_FILE!, 'utf8')
-const stories = new Map([[process.env.BENCH_STORY_ID!, { json, etag: '"v1-floor"' }]])
+interface Found {
+  json: string
+  etag: string
+}
+
+/** The story's JSON and ETag: from the map (cache scenario) or the database (db scenario). */
+function storySource(): {
+  find(id: string): Found | undefined | Promise<Found | undefined>
+  close(): unknown
+} {
+  if (process.env.BENCH_BODY_FILE) {
+    const json = readFileSync(process.env.BENCH_BODY_FILE, 'utf8')
+    const stories = new Map([[process.env.BENCH_STORY_ID!, { json, etag: '"v1-floor"' }]])
+    return { find: (id) => stories.get(id), close() {} }
+  }
+  const db = openStoryDb()
+  return {
+    find: (id) =>
+      db.findStory(id).then((row) => row && { json: JSON.stringify(row), etag: `"v${row.version}"` }),
+    close: () => db.close(),
+  }
+}
+
+const stories = storySource()
+const withAuth = process.env.BENCH_AUTH === 'true'
 const latency = new Histogram({
   name: 'http_request_duration_seconds',
   help: 'latency',
@@ -34,11 +63,19 @@ const latency = new Histogram({
 }).labels('GET', '/stories/:id', '200')
 // pino's destination (sonic-boom), as Inkwell's logger writes through.
 const log = pino.destination({ fd: 1 })
-const scope = new AsyncLocalStorage<Scope>()
+let lines: string[] = []
+const flushLines = () => {
+  const text = lines.join('')
+  lines = []
+  log.write(text)
+}
 const ids = Buffer.alloc(4096)
 let idOffset = ids.length
 const perIp = new Map<string, number>()
+const perSubject = new Map<string, number>()
+const subjects = new Map<string, string>()
 const scopes = new WeakMap<FastifyRequest, Scope>()
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
 
 function requestId(): string {
   if (idOffset + 16 > ids.length) {
@@ -49,27 +86,43 @@ function requestId(): string {
   return ids.toString('hex', idOffset - 16, idOffset)
 }
 
+/** The subject of a hot token (every token is taken as the bench's); undefined without one. */
+function subjectOf(authorization: string | undefined): string | undefined {
+  if (!authorization?.startsWith('Bearer ')) return undefined
+  const key = hash('sha256', authorization.slice(7), 'base64url')
+  let subject = subjects.get(key)
+  if (subject === undefined) {
+    subject = 'bench'
+    subjects.set(key, subject)
+  }
+  return subject
+}
+
 const app = Fastify()
-app.addHook('onRequest', (request, _reply, done) => {
+app.addHook('onRequest', (request, reply, done) => {
   const used = (perIp.get(request.ip) ?? 0) + 1
   perIp.set(request.ip, used)
-  const s = { id: requestId(), started: performance.now(), left: 1_000_000_000 - used }
-  scopes.set(request, s)
-  scope.run(s, done)
+  if (withAuth) {
+    const subject = subjectOf(request.headers.authorization)
+    if (subject === undefined) return void reply.code(401).send()
+    perSubject.set(subject, (perSubject.get(subject) ?? 0) + 1)
+  }
+  scopes.set(request, { id: requestId(), started: performance.now(), left: 1_000_000_000 - used })
+  done()
 })
 app.addHook('onResponse', (request, reply, done) => {
   const s = scopes.get(request)!
   const ms = performance.now() - s.started
   latency.observe(ms / 1000)
-  log.write(
+  if (lines.length === 0) setImmediate(flushLines)
+  lines.push(
     `{"level":"info","time":"${new Date().toISOString()}","pid":${process.pid},"reqId":"${s.id}","method":"GET","route":"/stories/:id","path":${JSON.stringify(request.url)},"status":${reply.statusCode},"durationMs":${Math.round(ms * 100) / 100},"ip":${JSON.stringify(request.ip)},"msg":"request completed"}\n`,
   )
   done()
 })
-app.get<{ Params: { id: string } }>('/stories/:id', (request, reply) => {
-  const story = stories.get(request.params.id)
+function send(request: FastifyRequest, reply: FastifyReply, story: Found | undefined) {
   if (!story) return reply.code(404).send()
-  const s = scope.getStore()!
+  const s = scopes.get(request)!
   return reply
     .headers(API_SECURITY_HEADERS)
     .headers({
@@ -82,9 +135,14 @@ app.get<{ Params: { id: string } }>('/stories/:id', (request, reply) => {
       'content-type': 'application/json; charset=utf-8',
     })
     .send(story.json)
+}
+
+// Without a promise when the story is in memory (the cache scenario), as Inkwell's cached read.
+app.get<{ Params: { id: string } }>('/stories/:id', (request, reply) => {
+  if (!UUID.test(request.params.id)) return reply.code(400).send()
+  const found = stories.find(request.params.id)
+  return found instanceof Promise
+    ? found.then((story) => send(request, reply, story))
+    : send(request, reply, found)
 })
-await app.listen({ host: '127.0.0.1', port: 0 })
-process.stderr.write(
-  `minimal-pipeline server listening at http://127.0.0.1:${(app.server.address() as { port: number }).port}\n`,
-)
-process.on('SIGTERM', () => void app.close().then(() => process.exit(0)))
+await serve(app, 'minimal-pipeline server', stories.close)
