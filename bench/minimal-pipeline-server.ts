@@ -9,7 +9,7 @@
 //   the story: from an in-memory map, already serialized (BENCH_BODY_FILE, the cache
 //   scenario), or Inkwell's story query through the same pool, serialized by
 //   JSON.stringify (DATABASE_URL, the db scenario); Inkwell's response headers (security
-//   set, ETag, cache control, request id, three RateLimit headers); a histogram
+//   set, ETag, cache control, request id, three RateLimit headers); a latency histogram
 //   observation; one JSON access line, written with the rest of its event-loop turn's
 //   through pino's destination (as Inkwell's access log).
 // Not done here, though Inkwell does them: CORS, deadline, load shedding, audit, text
@@ -19,8 +19,10 @@ import { hash, randomFillSync } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify'
 import pino from 'pino'
-import { Histogram, Registry } from 'prom-client'
+import { Registry } from 'prom-client'
 import { API_SECURITY_HEADERS } from '../src/platform/http/security-headers.ts'
+import { isoNow } from '../src/platform/observability/logger.ts'
+import { RedMetrics } from '../src/platform/observability/red-metrics.ts'
 import { serve } from './serve.ts'
 import { openStoryDb } from './story-db.ts'
 
@@ -55,12 +57,12 @@ function storySource(): {
 
 const stories = storySource()
 const withAuth = process.env.BENCH_AUTH === 'true'
-const latency = new Histogram({
-  name: 'http_request_duration_seconds',
-  help: 'latency',
-  labelNames: ['method', 'route', 'status'],
-  registers: [new Registry()],
-}).labels('GET', '/stories/:id', '200')
+// The cheapest ways we know, from Inkwell itself: its histogram (plain counters), its
+// clock for the log line (ISO time formatted once per millisecond), headers set from
+// arrays made once.
+const red = new RedMetrics(new Registry(), [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1])
+const securityNames = Object.keys(API_SECURITY_HEADERS)
+const securityValues = Object.values(API_SECURITY_HEADERS)
 // pino's destination (sonic-boom), as Inkwell's logger writes through.
 const log = pino.destination({ fd: 1 })
 let lines: string[] = []
@@ -113,27 +115,25 @@ app.addHook('onRequest', (request, reply, done) => {
 app.addHook('onResponse', (request, reply, done) => {
   const s = scopes.get(request)!
   const ms = performance.now() - s.started
-  latency.observe(ms / 1000)
+  red.record('GET', '/stories/:id', reply.statusCode, ms / 1000)
   if (lines.length === 0) setImmediate(flushLines)
   lines.push(
-    `{"level":"info","time":"${new Date().toISOString()}","pid":${process.pid},"reqId":"${s.id}","method":"GET","route":"/stories/:id","path":${JSON.stringify(request.url)},"status":${reply.statusCode},"durationMs":${Math.round(ms * 100) / 100},"ip":${JSON.stringify(request.ip)},"msg":"request completed"}\n`,
+    `{"level":"info","time":"${isoNow()}","pid":${process.pid},"reqId":"${s.id}","method":"GET","route":"/stories/:id","path":${JSON.stringify(request.url)},"status":${reply.statusCode},"durationMs":${Math.round(ms * 100) / 100},"ip":${JSON.stringify(request.ip)},"msg":"request completed"}\n`,
   )
   done()
 })
 function send(request: FastifyRequest, reply: FastifyReply, story: Found | undefined) {
   if (!story) return reply.code(404).send()
   const s = scopes.get(request)!
+  for (let i = 0; i < securityNames.length; i++) reply.header(securityNames[i]!, securityValues[i])
   return reply
-    .headers(API_SECURITY_HEADERS)
-    .headers({
-      'x-request-id': s.id,
-      etag: story.etag,
-      'cache-control': 'public, max-age=0, must-revalidate',
-      'ratelimit-limit': '1000000000',
-      'ratelimit-remaining': String(s.left),
-      'ratelimit-reset': '30',
-      'content-type': 'application/json; charset=utf-8',
-    })
+    .header('x-request-id', s.id)
+    .header('etag', story.etag)
+    .header('cache-control', 'public, max-age=0, must-revalidate')
+    .header('ratelimit-limit', '1000000000')
+    .header('ratelimit-remaining', String(s.left))
+    .header('ratelimit-reset', '30')
+    .header('content-type', 'application/json; charset=utf-8')
     .send(story.json)
 }
 
