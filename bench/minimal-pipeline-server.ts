@@ -104,12 +104,13 @@ const app = Fastify()
 app.addHook('onRequest', (request, reply, done) => {
   const used = (perIp.get(request.ip) ?? 0) + 1
   perIp.set(request.ip, used)
+  // Before the token's check: a refused request is logged too.
+  scopes.set(request, { id: requestId(), started: performance.now(), left: 1_000_000_000 - used })
   if (withAuth) {
     const subject = subjectOf(request.headers.authorization)
     if (subject === undefined) return void reply.code(401).send()
     perSubject.set(subject, (perSubject.get(subject) ?? 0) + 1)
   }
-  scopes.set(request, { id: requestId(), started: performance.now(), left: 1_000_000_000 - used })
   done()
 })
 app.addHook('onResponse', (request, reply, done) => {
