@@ -41,7 +41,11 @@ interface Profiled {
 }
 
 /** Samples of one turn: `perf record` on the server's main thread while it is loaded. */
-async function turn(p: Profiled, dir: string, options: { seconds: number; frequency: number }) {
+async function turn(
+  p: Profiled,
+  dir: string,
+  options: { seconds: number; frequency: number; connections: number },
+) {
   const file = join(dir, `${p.name}.${p.files.length}.data`)
   const perf: ChildProcess = spawn(
     'perf',
@@ -61,7 +65,11 @@ async function turn(p: Profiled, dir: string, options: { seconds: number; freque
   )
   // perf needs a moment to attach; the idle main thread is not sampled meanwhile.
   await sleep(500)
-  const result = await load(p.url, { connections: 32, seconds: options.seconds, headers: p.headers })
+  const result = await load(p.url, {
+    connections: options.connections,
+    seconds: options.seconds,
+    headers: p.headers,
+  })
   perf.kill('SIGINT')
   await once(perf, 'exit')
   p.files.push(file)
@@ -168,7 +176,7 @@ export async function run(args: string[]): Promise<void> {
     // machine in the same moods.
     for (let i = 0; i < Number(values.turns); i++) {
       const order = i % 2 === 0 ? profiled : [...profiled].reverse()
-      for (const p of order) await turn(p, perfDir, { seconds, frequency })
+      for (const p of order) await turn(p, perfDir, { seconds, frequency, connections })
     }
     const [b, k] = profiled as [Profiled, Profiled]
     const [bs, ks] = [samplesOf(b), samplesOf(k)]
