@@ -1,8 +1,8 @@
-// GET /v1/stories/:id on real PostgreSQL, three ways in one run:
+// GET /v1/stories/:id on real PostgreSQL, four ways in one run:
 //   npm run bench -- db [--seconds 5] [--rounds 5] [--slices 5] [--connections 32] [--warm 40000]
 //                       [--same-servers] [--database-url postgres://…]
 // Each server gets --warm requests (lib.ts, WARM_REQUESTS) before it is measured; a round
-// measures the two servers in --slices alternating turns (lib.ts, loadInterleaved).
+// measures the three servers in --slices alternating turns (lib.ts, loadInterleaved).
 // 1. the full Inkwell route, cache off (auth with a hot token, rate limiting, validation,
 //    logging, metrics, deadline, view counting), 2. a bare Fastify route running the same query through the
 //    same pool, 3. pgbench running that query with the same prepared-statement mode, and
@@ -167,7 +167,7 @@ export async function run(args: string[]): Promise<void> {
     }
     try {
       let scenarios = await startAll()
-      // Alternating rounds: each round's ratio compares the two on the same machine state.
+      // Interleaved within each round: a round's ratios compare its servers on the same machine state.
       const results: LoadResult[][] = scenarios.map(() => [])
       for (let round = 1; round <= rounds; round++) {
         process.stderr.write(`round ${round} of ${rounds}…\n`)

@@ -63,15 +63,19 @@ async function turn(
     ],
     { stdio: 'ignore' },
   )
+  const exited = once(perf, 'exit')
   // perf needs a moment to attach; the idle main thread is not sampled meanwhile.
   await sleep(500)
+  // One that could not attach (perf_event_paranoid, a missing pid) has exited already.
+  if (perf.exitCode !== null)
+    throw new Error(`perf record exited with ${perf.exitCode}: try it by hand on pid ${p.server.pid}`)
   const result = await load(p.url, {
     connections: options.connections,
     seconds: options.seconds,
     headers: p.headers,
   })
   perf.kill('SIGINT')
-  await once(perf, 'exit')
+  await exited
   p.files.push(file)
   p.requests += result.requests.total
 }

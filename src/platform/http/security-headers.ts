@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import type { FastifyInstance } from 'fastify'
+import type { FastifyInstance, FastifyReply } from 'fastify'
 import fp from 'fastify-plugin'
 import helmet, { type HelmetOptions } from 'helmet'
 
@@ -52,17 +52,27 @@ export const API_SECURITY_HEADERS = helmetHeaders({
 })
 
 /**
- * Security headers and the request id on every response, 404s and errors included, in
- * one hook (each hook is a call per request). The names and values are laid out once in
- * two arrays: `reply.headers(object)` lists the object's keys and reads each value by a
+ * Sets a fixed set of headers on a reply, from names and values laid out once in two
+ * arrays: `reply.headers(object)` lists the object's keys and reads each value by a
  * computed key on every request, a megamorphic lookup (callgrind).
+ */
+export function headerWriter(headers: Readonly<Record<string, string>>): (reply: FastifyReply) => void {
+  const names = Object.keys(headers)
+  const values = Object.values(headers)
+  return (reply) => {
+    for (let i = 0; i < names.length; i++) reply.header(names[i]!, values[i])
+  }
+}
+
+/**
+ * Security headers and the request id on every response, 404s and errors included, in
+ * one hook (each hook is a call per request).
  */
 export const securityHeadersPlugin = fp<{ headers: Readonly<Record<string, string>> }>(
   async (app: FastifyInstance, { headers }) => {
-    const names = Object.keys(headers)
-    const values = Object.values(headers)
+    const writeHeaders = headerWriter(headers)
     app.addHook('onRequest', (request, reply, done) => {
-      for (let i = 0; i < names.length; i++) reply.header(names[i]!, values[i])
+      writeHeaders(reply)
       reply.header('x-request-id', request.id)
       done()
     })
