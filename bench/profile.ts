@@ -1,6 +1,17 @@
-// Where each route's CPU goes, per request, in the `db` scenario's two servers:
+// Where each route's CPU goes, per request, in two of the `db` scenario's servers:
 //   npm run bench -- profile [--seconds 3] [--turns 4] [--frequency 2000] [--top 30]
 //                            [--warm 40000] [--connections 32] [--keep DIR] [--database-url …]
+//                            [--compare bare,inkwell] [--variant-env K=V,…] [--call-graph]
+//
+// --compare names two of: bare (the baseline route), inkwell, floor (the minimal pipeline,
+// bench/minimal-pipeline-server.ts) and variant (Inkwell with --variant-env's settings on
+// top of the scenario's: `--compare inkwell,variant --variant-env RATE_LIMIT_ENABLED=false`
+// is what rate limiting costs). --call-graph records call chains too and adds CPU per
+// request by stage (perf-stages.ts).
+//
+// One run's total moves by a few per cent: two identical Inkwell servers measured 2.1 %
+// apart, and rate limiting's cost came out at 9.3, 7.7 and 2.2 µs in three runs. Repeat a
+// comparison before trusting a difference under about 5 %.
 //
 // Why: the other two views each miss part of it. `--cpu-prof` samples wall time, so a
 // socket write that wakes another process shows as 40 % of the thread; callgrind counts
@@ -28,6 +39,7 @@ import {
   warmOption,
   warmUp,
 } from './lib.ts'
+import { STAGES, stageSamples } from './perf-stages.ts'
 import { seedBenchDatabase } from './seed.ts'
 
 interface Profiled {
@@ -44,7 +56,7 @@ interface Profiled {
 async function turn(
   p: Profiled,
   dir: string,
-  options: { seconds: number; frequency: number; connections: number },
+  options: { seconds: number; frequency: number; connections: number; callGraph: boolean },
 ) {
   const file = join(dir, `${p.name}.${p.files.length}.data`)
   const perf: ChildProcess = spawn(
@@ -52,6 +64,7 @@ async function turn(
     [
       'record',
       '-q',
+      ...(options.callGraph ? ['-g'] : []),
       '-e',
       'cpu-clock',
       '-F',
@@ -78,6 +91,17 @@ async function turn(
   await exited
   p.files.push(file)
   p.requests += result.requests.total
+}
+
+/** `K=V,K=V` as settings. */
+function settingsOf(list: string): Record<string, string> {
+  const settings: Record<string, string> = {}
+  for (const pair of list.split(',').filter(Boolean)) {
+    const at = pair.indexOf('=')
+    if (at < 1) throw new Error(`--variant-env takes K=V pairs, not ${pair}`)
+    settings[pair.slice(0, at)] = pair.slice(at + 1)
+  }
+  return settings
 }
 
 /** Where a sample's code lives, by perf's DSO name. */
@@ -129,6 +153,9 @@ export async function run(args: string[]): Promise<void> {
       connections: { type: 'string', default: '32' },
       warm: warmOption,
       keep: { type: 'string' },
+      compare: { type: 'string', default: 'bare,inkwell' },
+      'variant-env': { type: 'string', default: '' },
+      'call-graph': { type: 'boolean', default: false },
       'database-url': databaseUrlOption,
     },
   })
@@ -158,21 +185,47 @@ export async function run(args: string[]): Promise<void> {
       ...POOL,
       NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --perf-basic-prof`.trim(),
     }
-    const bare = await startProcess('bench/bare-story-server.ts', env)
-    servers.push(bare)
-    const inkwell = await startProcess('src/server.ts', { ...env, ...INKWELL_DB_SCENARIO_ENV })
-    servers.push(inkwell)
-    const profiled: Profiled[] = [
-      { name: 'bare', url: `${bare.baseUrl}/stories/${id}`, server: bare, files: [], requests: 0 },
-      {
-        name: 'inkwell',
-        url: `${inkwell.baseUrl}/v1/stories/${id}`,
-        headers: { authorization: `Bearer ${token}` },
-        server: inkwell,
+    const authorization = { authorization: `Bearer ${token}` }
+    const kinds = {
+      bare: { script: 'bench/bare-story-server.ts', env, path: '/stories/', headers: undefined },
+      inkwell: {
+        script: 'src/server.ts',
+        env: { ...env, ...INKWELL_DB_SCENARIO_ENV },
+        path: '/v1/stories/',
+        headers: authorization,
+      },
+      variant: {
+        script: 'src/server.ts',
+        env: { ...env, ...INKWELL_DB_SCENARIO_ENV, ...settingsOf(values['variant-env']) },
+        path: '/v1/stories/',
+        headers: authorization,
+      },
+      floor: {
+        script: 'bench/minimal-pipeline-server.ts',
+        env: { ...env, BENCH_AUTH: 'true' },
+        path: '/stories/',
+        headers: authorization,
+      },
+    }
+    const names = values.compare.split(',')
+    if (names.length !== 2 || names[0] === names[1] || !names.every((n) => n in kinds))
+      throw new Error(
+        '--compare takes two different ones of bare, inkwell, floor, variant: for example bare,inkwell',
+      )
+    const profiled: Profiled[] = []
+    for (const name of names) {
+      const kind = kinds[name as keyof typeof kinds]
+      const server = await startProcess(kind.script, kind.env)
+      servers.push(server)
+      profiled.push({
+        name,
+        url: `${server.baseUrl}${kind.path}${id}`,
+        headers: kind.headers,
+        server,
         files: [],
         requests: 0,
-      },
-    ]
+      })
+    }
     for (const p of profiled)
       await warmUp(p.url, { connections, requests: Number(values.warm), headers: p.headers })
     process.stderr.write('recording…\n')
@@ -180,21 +233,23 @@ export async function run(args: string[]): Promise<void> {
     // machine in the same moods.
     for (let i = 0; i < Number(values.turns); i++) {
       const order = i % 2 === 0 ? profiled : [...profiled].reverse()
-      for (const p of order) await turn(p, perfDir, { seconds, frequency, connections })
+      for (const p of order)
+        await turn(p, perfDir, { seconds, frequency, connections, callGraph: values['call-graph'] })
     }
     const [b, k] = profiled as [Profiled, Profiled]
+    const [bn, kn] = [b.name, k.name]
     const [bs, ks] = [samplesOf(b), samplesOf(k)]
     // µs of the main thread per request: samples / frequency / requests.
     const us = (samples: number, p: Profiled) => (samples * 1e6) / frequency / p.requests
     const f = (n: number) => n.toFixed(2).padStart(8)
     console.log(
-      `\nMain-thread CPU per request (µs), perf cpu-clock at ${frequency} Hz; bare ${b.requests} requests, Inkwell ${k.requests}`,
+      `\nMain-thread CPU per request (µs), perf cpu-clock at ${frequency} Hz; ${bn} ${b.requests} requests, ${kn} ${k.requests}`,
     )
     const [bp, kp] = [byPlace(bs), byPlace(ks)]
     const places = [...new Set([...bp.keys(), ...kp.keys()])].sort(
       (x, y) => (kp.get(y) ?? 0) - (kp.get(x) ?? 0),
     )
-    console.log(`${'where'.padEnd(34)}     bare  Inkwell     diff`)
+    console.log(`${'where'.padEnd(34)} ${bn.padStart(8)} ${kn.padStart(8)}     diff`)
     let [bt, kt] = [0, 0]
     for (const place of places) {
       const [ub, uk] = [us(bp.get(place) ?? 0, b), us(kp.get(place) ?? 0, k)]
@@ -203,9 +258,9 @@ export async function run(args: string[]): Promise<void> {
       console.log(`${place.padEnd(34)} ${f(ub)} ${f(uk)} ${f(uk - ub)}`)
     }
     console.log(
-      `${'total'.padEnd(34)} ${f(bt)} ${f(kt)} ${f(kt - bt)}   bare / Inkwell ${((100 * bt) / kt).toFixed(1)} %`,
+      `${'total'.padEnd(34)} ${f(bt)} ${f(kt)} ${f(kt - bt)}   ${bn} / ${kn} ${((100 * bt) / kt).toFixed(1)} %`,
     )
-    console.log(`\nThe ${values.top} symbols Inkwell spends most more on (µs per request):`)
+    console.log(`\nThe ${values.top} symbols ${kn} spends most more on than ${bn} (µs per request):`)
     const keys = new Set([...bs.keys(), ...ks.keys()])
     const diff = (key: string) => us(ks.get(key) ?? 0, k) - us(bs.get(key) ?? 0, b)
     for (const key of [...keys].sort((x, y) => diff(y) - diff(x)).slice(0, Number(values.top))) {
@@ -213,6 +268,17 @@ export async function run(args: string[]): Promise<void> {
       console.log(
         `${f(us(bs.get(key) ?? 0, b))} ${f(us(ks.get(key) ?? 0, k))} ${f(diff(key))}  ${place}: ${symbol.slice(0, 110)}`,
       )
+    }
+    if (values['call-graph']) {
+      console.log(`\nCPU per request by stage (µs; a stage counts the time of all it calls):`)
+      console.log(`${'stage'.padEnd(48)} ${bn.padStart(8)} ${kn.padStart(8)}     diff`)
+      const [bg, kg] = [stageSamples(b.files), stageSamples(k.files)]
+      STAGES.forEach((stage, i) => {
+        const [ub, uk] = [us(bg.byStage[i]!, b), us(kg.byStage[i]!, k)]
+        console.log(`${stage.name.padEnd(48)} ${f(ub)} ${f(uk)} ${f(uk - ub)}`)
+      })
+      const [tb, tk] = [us(bg.total, b), us(kg.total, k)]
+      console.log(`${'all samples'.padEnd(48)} ${f(tb)} ${f(tk)} ${f(tk - tb)}`)
     }
     if (values.keep) {
       mkdirSync(values.keep, { recursive: true })

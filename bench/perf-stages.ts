@@ -1,0 +1,47 @@
+// CPU per request by stage of a request's life, from `perf record -g` call chains: a
+// sample counts for a stage when the stage's frame is anywhere on its stack (inclusive).
+//
+// Why stages rather than symbols: which functions V8 inlines into which differs between
+// two servers and between two runs of one, so a symbol's own samples move from one name
+// to another (the PostgreSQL protocol parser's Buffer slices showed up as Inkwell's alone).
+// The frames below are never inlined away (entries from C++, or too large to inline), so
+// the time under each is comparable between servers.
+import { execFileSync } from 'node:child_process'
+
+export interface Stage {
+  name: string
+  /** Part of a frame's name, as `perf script` prints it. */
+  frame: string
+}
+
+export const STAGES: readonly Stage[] = [
+  { name: 'request in, to the handler (routing, hooks)', frame: 'parserOnIncoming node:_http_server' },
+  { name: 'statement sent (pg client.query)', frame: 'query /work/main/node_modules/pg/lib/client.js' },
+  { name: 'PostgreSQL replies parsed, and what follows', frame: 'pg-protocol/dist/parser.js:26' },
+  { name: 'status line and headers (writeHead)', frame: 'writeHead node:_http_server' },
+  { name: 'socket writes (streams clearBuffer)', frame: 'clearBuffer node:internal/streams/writable' },
+  { name: 'onResponse hooks (onResFinished)', frame: 'onResFinished ' },
+  { name: 'setImmediate callbacks (log batches)', frame: 'processImmediate node:internal/timers' },
+  { name: 'garbage collection (scavenges)', frame: 'ScavengerCollector::CollectGarbage' },
+  { name: 'system calls', frame: 'entry_SYSCALL_64' },
+]
+
+/** Samples per stage over `files` (perf.data recorded with -g), and the samples in all. */
+export function stageSamples(files: readonly string[]): { byStage: number[]; total: number } {
+  const byStage = STAGES.map(() => 0)
+  let total = 0
+  for (const file of files) {
+    const text = execFileSync('perf', ['script', '-i', file, '-F', 'ip,sym'], {
+      encoding: 'utf8',
+      maxBuffer: 1024 * 1024 * 1024,
+      stdio: ['ignore', 'pipe', 'ignore'],
+    })
+    // One sample per blank-line-separated block, one frame per line.
+    for (const block of text.split('\n\n')) {
+      if (block.trim() === '') continue
+      total++
+      for (let i = 0; i < STAGES.length; i++) if (block.includes(STAGES[i]!.frame)) byStage[i]!++
+    }
+  }
+  return { byStage, total }
+}
