@@ -72,6 +72,7 @@ export const storyRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const countView = (request: FastifyRequest, row: StoryRow): MaybePromise<void> => {
     if (row.status !== 'published' || row.authorId === request.principal?.profileId) return undefined
     return views.record(
+      request.requestScope,
       row.id,
       readerKey(request.principal?.subject, request.ip, request.headers['user-agent']),
     )

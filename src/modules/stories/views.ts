@@ -7,6 +7,7 @@ import { claimCounterBatch, purgeCounterBatches } from '../../platform/jobs/coun
 import type { JobDefinition } from '../../platform/jobs/index.ts'
 import { TTL_ENTRIES } from '../../platform/lru-ttl.ts'
 import type { MaybePromise } from '../../platform/maybe-promise.ts'
+import { type RequestScope, runInScope } from '../../platform/request-scope.ts'
 import { addStoryViews } from './queries.ts'
 
 export const FLUSH_VIEWS_JOB = 'stories.flush-views'
@@ -20,8 +21,11 @@ const COUNTERS = 'story-views'
  * a write. Counts reach the database within about that interval.
  */
 export interface ViewCounter {
-  /** Nothing to wait for (no promise) when this instance already counted the reader lately. */
-  record(storyId: string, reader: string): MaybePromise<void>
+  /**
+   * Nothing to wait for (no promise) when this instance already counted the reader lately.
+   * `scope` is the reading request's: its Redis commands are that request's child spans.
+   */
+  record(scope: RequestScope, storyId: string, reader: string): MaybePromise<void>
 }
 
 /**
@@ -54,18 +58,21 @@ export function createViewCounter(ctx: Pick<AppContext, 'cache' | 'jobs' | 'log'
   // Dedupe keys this instance knows are set, until just before they lapse: a reader's
   // repeated reads (the cached hot path) then cost no Redis round trip each.
   const known = new LRUCache<string, true>({ max: 100_000, ...TTL_ENTRIES })
-  const count = async (key: string, storyId: string) => {
-    const first = await ctx.cache.setIfAbsent(key, '1', TTL.storyViewDedupeS)
-    const leftMs = first ? TTL.storyViewDedupeS * 1000 : await ctx.cache.ttlMs(key)
+  // Each store call starts in the request's scope: it runs after the read's awaits.
+  const count = async (scope: RequestScope, key: string, storyId: string) => {
+    const first = await runInScope(scope, () => ctx.cache.setIfAbsent(key, '1', TTL.storyViewDedupeS))
+    const leftMs = first ? TTL.storyViewDedupeS * 1000 : await runInScope(scope, () => ctx.cache.ttlMs(key))
     if (leftMs !== undefined && leftMs > 1000) known.set(key, true, { ttl: leftMs - 1000 })
     if (!first) return
     // A view is not worth failing a read over.
-    await counters.add(storyId, 1).catch((err) => ctx.log.warn({ err }, 'view not counted'))
+    await runInScope(scope, () => counters.add(storyId, 1)).catch((err) =>
+      ctx.log.warn({ err }, 'view not counted'),
+    )
   }
   return {
-    record(storyId, reader) {
+    record(scope, storyId, reader) {
       const key = cacheKeys.storyView(storyId, reader)
-      return known.has(key) ? undefined : count(key, storyId)
+      return known.has(key) ? undefined : count(scope, key, storyId)
     },
   }
 }

@@ -3,6 +3,7 @@ import type { Logger } from 'pino'
 import { TTL_ENTRIES } from '../lru-ttl.ts'
 import type { MaybePromise } from '../maybe-promise.ts'
 import { type Tally, tallies } from '../observability/tallies.ts'
+import { currentScope, runInScope } from '../request-scope.ts'
 import { type CacheKind, cacheKinds, TTL } from './keys.ts'
 import type { CacheMetrics } from './metrics.ts'
 import type { Invalidation, SharedTier } from './shared-tier.ts'
@@ -53,6 +54,10 @@ interface Options {
  * how other instances' invalidations arrive); on every (re)subscription the local
  * tier is emptied and kind generations re-read. A load that an invalidation overtook
  * is returned to its callers but stored nowhere (`stale`), here or in Redis.
+ *
+ * A Redis command sent after one of this class's own awaits (a fill after the load, a
+ * publish after a drop) is sent inside the scope its caller was in (request-scope.ts,
+ * captured on entry), so a traced request keeps it as a child span (cache/scoped.ts).
  */
 export class TieredCache implements ObjectCache {
   readonly #o: Options
@@ -130,6 +135,8 @@ export class TieredCache implements ObjectCache {
   ) {
     const gen = this.#gens.get(kind) ?? 0
     const shared = this.#o.shared
+    // The caller's scope, for the fill sent after awaits (see the class comment).
+    const scope = currentScope()
     const seen = shared ? await shared.read(kind, gen, id).catch(() => undefined) : undefined
     if (seen?.value) {
       const value = o.revive ? o.revive(JSON.parse(seen.value)) : (JSON.parse(seen.value) as T)
@@ -146,7 +153,9 @@ export class TieredCache implements ObjectCache {
     // Awaited so the next read on another instance finds it; a miss already paid a query.
     if (shared && seen) {
       const json = JSON.stringify(value)
-      await shared.fill(kind, gen, id, seen.keyGen, json, TTL.objects[kind]).catch(() => {})
+      await runInScope(scope, () => shared.fill(kind, gen, id, seen.keyGen, json, TTL.objects[kind])).catch(
+        () => {},
+      )
     }
     return value
   }
@@ -156,9 +165,10 @@ export class TieredCache implements ObjectCache {
     this.#o.metrics.invalidations.inc({ kind, scope: 'key', origin: 'local' })
     const shared = this.#o.shared
     if (!shared) return
+    const scope = currentScope()
     try {
       await shared.dropKey(kind, this.#gens.get(kind) ?? 0, id)
-      await shared.publish({ kind, id })
+      await runInScope(scope, () => shared.publish({ kind, id }))
     } catch (err) {
       this.#missed(err)
     }
@@ -170,12 +180,13 @@ export class TieredCache implements ObjectCache {
     this.#o.metrics.invalidations.inc({ kind, scope: 'key', origin: 'local' }, ids.length)
     const shared = this.#o.shared
     if (!shared) return
+    const scope = currentScope()
     try {
       // Chunked so one script never blocks Redis (nor one message its subscribers) for long.
       for (let i = 0; i < ids.length; i += INVALIDATE_CHUNK) {
         const chunk = ids.slice(i, i + INVALIDATE_CHUNK)
-        await shared.dropKeys(kind, this.#gens.get(kind) ?? 0, chunk)
-        await shared.publish({ kind, ids: chunk })
+        await runInScope(scope, () => shared.dropKeys(kind, this.#gens.get(kind) ?? 0, chunk))
+        await runInScope(scope, () => shared.publish({ kind, ids: chunk }))
       }
     } catch (err) {
       this.#missed(err)
@@ -186,10 +197,11 @@ export class TieredCache implements ObjectCache {
     this.#o.metrics.invalidations.inc({ kind, scope: 'kind', origin: 'local' })
     const shared = this.#o.shared
     if (!shared) return this.#newGeneration(kind, (this.#gens.get(kind) ?? 0) + 1)
+    const scope = currentScope()
     try {
       const gen = await shared.bumpKind(kind)
       this.#newGeneration(kind, gen)
-      await shared.publish({ kind, gen })
+      await runInScope(scope, () => shared.publish({ kind, gen }))
     } catch (err) {
       this.#newGeneration(kind, (this.#gens.get(kind) ?? 0) + 1)
       this.#missed(err)

@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
+import { ScopedCache } from '../cache/scoped.ts'
 import type { AppContext } from '../context.ts'
 import { scopedDb } from '../db/scoped.ts'
 import type { RequestScope } from '../request-scope.ts'
@@ -13,7 +14,9 @@ declare module 'fastify' {
   interface FastifyRequest {
     /**
      * The context for this request's services: `db` starts every statement under the
-     * request's deadline and trace span (db/scoped.ts), `scope` names its source.
+     * request's deadline and trace span (db/scoped.ts), `cache` sends its Redis commands
+     * under the request's trace span while tracing is on (cache/scoped.ts), `scope`
+     * names its source.
      * Made on first use; background work takes `app.ctx` instead, outside any request.
      */
     readonly deps: RequestDeps
@@ -23,12 +26,14 @@ declare module 'fastify' {
 interface Made {
   scope: RequestScope
   scopedDb?: AppContext['db']
+  scopedCache?: AppContext['cache']
 }
 
 /**
  * A request's deps inherit everything from the app's context (one object, no copy)
- * and hold only their scope; their database handle is made when first asked for, so a
- * request answered from the cache makes none.
+ * and hold only their scope; their database handle (and, while tracing, their cache
+ * handle) is made when first asked for, so a request answered from the cache makes no
+ * database handle.
  */
 export function requestDepsFactory(ctx: AppContext): (scope: RequestScope) => RequestDeps {
   const shared = Object.create(ctx, {
@@ -38,6 +43,16 @@ export function requestDepsFactory(ctx: AppContext): (scope: RequestScope) => Re
         return this.scopedDb
       },
     },
+    // Redis commands read the scope only for their trace parent: without tracing, the
+    // request uses the shared cache itself (scoped.ts).
+    ...(ctx.tracing.enabled && {
+      cache: {
+        get(this: Made) {
+          this.scopedCache ??= new ScopedCache(ctx.cache, this.scope)
+          return this.scopedCache
+        },
+      },
+    }),
   }) as object
   return (scope) => {
     const deps = Object.create(shared) as Made

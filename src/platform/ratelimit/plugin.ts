@@ -6,6 +6,7 @@ import { AppError } from '../http/errors.ts'
 import { routeOf, routeTemplate } from '../http/route-of.ts'
 import { isPromise } from '../maybe-promise.ts'
 import { tallies } from '../observability/tallies.ts'
+import { currentScope, runInScope } from '../request-scope.ts'
 import { clientBucket } from './client-key.ts'
 import { type Decision, Limiter } from './limiter.ts'
 import { type LimitClass, type RateLimitSettings, routeClass, routeId, rulesFrom } from './rules.ts'
@@ -149,7 +150,14 @@ export const rateLimitPlugin = fp<RateLimitOptions>(
       // Routes without a template (404s) were counted by `ip` alone.
       const route = routeOf(request).url
       if (!principal || principal.isAdmin || route === undefined || exempt.has(route)) done()
-      else enforce(request, reply, routeClass(request.method, route, expensive), principal.subject, done)
+      else {
+        const cls = routeClass(request.method, route, expensive)
+        // After a token's first verification (which awaits) this runs outside the
+        // request's scope, and a lease's Redis command would lose its trace parent.
+        const scope = request.requestScope
+        if (scope === null || currentScope() === scope) enforce(request, reply, cls, principal.subject, done)
+        else runInScope(scope, () => enforce(request, reply, cls, principal.subject, done))
+      }
     })
   },
   { name: 'inkwell-rate-limit', dependencies: ['inkwell-metrics'] },
