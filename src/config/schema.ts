@@ -259,7 +259,7 @@ export const ConfigSchema = Type.Object({
   AUTH_DEV: Type.Optional(
     Type.Boolean({
       description:
-        'Trust the development identity provider (key in DATA_DIR, `npm run token`). Default: on in development when AUTH_ISSUER is unset; refused in production.',
+        'Trust the development identity provider (key in DATA_DIR, `npm run token`). Default: on when NODE_ENV is not production (development, test) and AUTH_ISSUER is unset; refused in production.',
     }),
   ),
   AUTH_ISSUER: Type.Optional(Type.String({ minLength: 1, description: 'Expected `iss` of access tokens.' })),
