@@ -116,6 +116,38 @@ test("a request is a server span in its caller's trace; its statements and Redis
     assert.ok(!exported.includes(secret), `${secret} was exported`)
 })
 
+test("a write's cache invalidation, sent after its transaction, is under the write's span", async () => {
+  const { t, collector, flush } = await tracedApp(0)
+  const headers = await t.auth('tracing-publisher')
+  const created = await t.app.inject({
+    method: 'POST',
+    url: '/v1/stories',
+    headers,
+    payload: { title: 'Traced write', body: 'text' },
+  })
+  assert.equal(created.statusCode, 201)
+  const res = await t.app.inject({
+    method: 'POST',
+    url: `/v1/stories/${created.json<{ id: string }>().id}/publish`,
+    headers: { ...headers, traceparent: `00-${callerTrace}-${callerSpan}-01` },
+  })
+  assert.equal(res.statusCode, 200)
+  await flush()
+  const servers = collector.spans.filter((s) => s.kind === SERVER)
+  assert.deepEqual(
+    servers.map((s) => s.name),
+    ['POST /v1/stories/:id/publish'],
+  )
+  const redisSpans = collector.spans.filter((s) => s.attributes['db.system.name'] === 'redis')
+  if (t.platform.redis) {
+    // The author's profile page is dropped on every instance: the key's drop, then the
+    // message to the other instances (PUBLISH), after the transaction's awaits.
+    const names = redisSpans.map((s) => s.name)
+    assert.ok(names.includes('PUBLISH'), names.join(', '))
+    for (const s of redisSpans) assert.equal(s.parentSpanId, servers[0]!.spanId, s.name)
+  } else assert.equal(redisSpans.length, 0)
+})
+
 test('new traces (requests and job tries) are sampled at OTEL_TRACES_SAMPLER_ARG; a 500 is a failed span', async () => {
   const none = await tracedApp(0)
   // No traceparent, one that does not parse, one whose caller did not sample: no spans.
