@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { buildTestApp, flakyJob } from './helpers/app.ts'
+import { buildTestApp, flakyJob, type TestApp } from './helpers/app.ts'
 import { otlpStandIn } from './helpers/otlp.ts'
 
 const SERVER = 2
@@ -30,17 +30,22 @@ async function tracedApp(ratio: number) {
   return { t, collector, flush }
 }
 
-test("a request is a server span in its caller's trace; its statements and Redis commands are child spans, without their values", async () => {
-  const { t, collector, flush } = await tracedApp(0)
-  const headers = await t.auth('tracing-author')
+/** A draft by the holder of `headers`, made untraced (no traceparent, ratio 0); its id. */
+async function draft(t: TestApp, headers: Record<string, string>, body: string): Promise<string> {
   const created = await t.app.inject({
     method: 'POST',
     url: '/v1/stories',
     headers,
-    payload: { title: 'Traced', body: 'a secret-ish body' },
+    payload: { title: 'Traced', body },
   })
   assert.equal(created.statusCode, 201)
-  const id = created.json<{ id: string }>().id
+  return created.json<{ id: string }>().id
+}
+
+test("a request is a server span in its caller's trace; its statements and Redis commands are child spans, without their values", async () => {
+  const { t, collector, flush } = await tracedApp(0)
+  const headers = await t.auth('tracing-author')
+  const id = await draft(t, headers, 'a secret-ish body')
   const published = await t.app.inject({ method: 'POST', url: `/v1/stories/${id}/publish`, headers })
   assert.equal(published.statusCode, 200)
   // Another user's first request: its token is verified and its profile found after
@@ -119,16 +124,10 @@ test("a request is a server span in its caller's trace; its statements and Redis
 test("a write's cache invalidation, sent after its transaction, is under the write's span", async () => {
   const { t, collector, flush } = await tracedApp(0)
   const headers = await t.auth('tracing-publisher')
-  const created = await t.app.inject({
-    method: 'POST',
-    url: '/v1/stories',
-    headers,
-    payload: { title: 'Traced write', body: 'text' },
-  })
-  assert.equal(created.statusCode, 201)
+  const id = await draft(t, headers, 'text')
   const res = await t.app.inject({
     method: 'POST',
-    url: `/v1/stories/${created.json<{ id: string }>().id}/publish`,
+    url: `/v1/stories/${id}/publish`,
     headers: { ...headers, traceparent: `00-${callerTrace}-${callerSpan}-01` },
   })
   assert.equal(res.statusCode, 200)
