@@ -41,12 +41,57 @@ export const POOL = { DB_POOL_MAX: '16' }
  * path), rate limiting on and counted (in memory: no REDIS_URL) with limits no run can
  * reach, as a production route does.
  */
-export const INKWELL_DB_SCENARIO_ENV = {
+const INKWELL_DB_SCENARIO_ENV = {
   SEED_DEMO: 'false',
   LOG_LEVEL: 'info',
   CACHE_ENABLED: 'false',
   RATE_LIMIT_IP_MAX: '1000000000',
   RATE_LIMIT_READ_MAX: '1000000000',
+}
+
+/** What a server of this scenario runs, with which settings, and where its story route is. */
+export interface ScenarioServer {
+  name: string
+  script: string
+  env: Record<string, string>
+  /** The story route's path, up to the id. */
+  path: string
+  headers?: Record<string, string> | undefined
+}
+
+/**
+ * The scenario's three servers, in the order they are started and reported, on `env`
+ * (database, data directory, pool) and with `authorization` (a hot token) where a route
+ * checks one. bench/profile.ts profiles any two of them.
+ */
+export function dbScenarioServers(
+  env: Record<string, string>,
+  authorization: Record<string, string>,
+): Record<'bare' | 'inkwell' | 'floor', ScenarioServer> {
+  return {
+    bare: {
+      name: 'bare Fastify, same query and pool',
+      script: 'bench/bare-story-server.ts',
+      env,
+      path: '/stories/',
+    },
+    inkwell: {
+      name: 'Inkwell GET /v1/stories/:id (hot token)',
+      script: 'src/server.ts',
+      env: { ...env, ...INKWELL_DB_SCENARIO_ENV },
+      path: '/v1/stories/',
+      headers: authorization,
+    },
+    // What the issue's duties (auth, limits, logging, validation) cost done as cheaply
+    // as we know, in two hooks (minimal-pipeline-server.ts): the floor under Inkwell's way.
+    floor: {
+      name: 'minimal pipeline, same query (hot token)',
+      script: 'bench/minimal-pipeline-server.ts',
+      env: { ...env, BENCH_AUTH: 'true' },
+      path: '/stories/',
+      headers: authorization,
+    },
+  }
 }
 
 /** Seeds 20,000 stories; returns one story's id and its query as pgbench will run it. */
@@ -138,29 +183,12 @@ export async function run(args: string[]): Promise<void> {
     const servers: ServerProcess[] = []
     const authorization = { authorization: `Bearer ${token}` }
     const startAll = async () => {
-      const bare = await startProcess('bench/bare-story-server.ts', env)
-      servers.push(bare)
-      const inkwell = await startProcess('src/server.ts', { ...env, ...INKWELL_DB_SCENARIO_ENV })
-      servers.push(inkwell)
-      // What the issue's duties (auth, limits, logging, validation) cost done as cheaply
-      // as we know, in two hooks (minimal-pipeline-server.ts): the floor under Inkwell's way.
-      const floor = await startProcess('bench/minimal-pipeline-server.ts', { ...env, BENCH_AUTH: 'true' })
-      servers.push(floor)
-      const scenarios = [
-        { name: 'bare Fastify, same query and pool', url: `${bare.baseUrl}/stories/${id}`, server: bare },
-        {
-          name: 'Inkwell GET /v1/stories/:id (hot token)',
-          url: `${inkwell.baseUrl}/v1/stories/${id}`,
-          server: inkwell,
-          headers: authorization,
-        },
-        {
-          name: 'minimal pipeline, same query (hot token)',
-          url: `${floor.baseUrl}/stories/${id}`,
-          server: floor,
-          headers: authorization,
-        },
-      ]
+      const scenarios: Array<ScenarioServer & { url: string; server: ServerProcess }> = []
+      for (const kind of Object.values(dbScenarioServers(env, authorization))) {
+        const server = await startProcess(kind.script, kind.env)
+        servers.push(server)
+        scenarios.push({ ...kind, url: `${server.baseUrl}${kind.path}${id}`, server })
+      }
       for (const s of scenarios)
         await warmUp(s.url, { connections, requests: warmRequests, headers: s.headers })
       return scenarios

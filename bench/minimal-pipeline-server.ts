@@ -21,6 +21,7 @@ import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify'
 import pino from 'pino'
 import { Registry } from 'prom-client'
 import { API_SECURITY_HEADERS, headerWriter } from '../src/platform/http/security-headers.ts'
+import { isPromise } from '../src/platform/maybe-promise.ts'
 import { isoNow } from '../src/platform/observability/logger.ts'
 import { RedMetrics } from '../src/platform/observability/red-metrics.ts'
 import { serve } from './serve.ts'
@@ -143,8 +144,6 @@ function send(request: FastifyRequest, reply: FastifyReply, story: Found | undef
 app.get<{ Params: { id: string } }>('/stories/:id', (request, reply) => {
   if (!UUID.test(request.params.id)) return reply.code(400).send()
   const found = stories.find(request.params.id)
-  return found instanceof Promise
-    ? found.then((story) => send(request, reply, story))
-    : send(request, reply, found)
+  return isPromise(found) ? found.then((story) => send(request, reply, story)) : send(request, reply, found)
 })
 await serve(app, 'minimal-pipeline server', stories.close)

@@ -29,7 +29,7 @@ import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { parseArgs } from 'node:util'
 import { loadOrCreateDevKey, signDevToken } from '../src/platform/auth/dev-idp.ts'
-import { INKWELL_DB_SCENARIO_ENV, POOL } from './db.ts'
+import { dbScenarioServers, POOL, type ScenarioServer } from './db.ts'
 import {
   databaseUrlOption,
   load,
@@ -170,7 +170,7 @@ export async function run(args: string[]): Promise<void> {
   const scratch = await scratchDatabase(values['database-url']!, 'inkwell_bench')
   const dataDir = mkdtempSync(join(tmpdir(), 'inkwell-bench-'))
   const perfDir = mkdtempSync(join(tmpdir(), 'inkwell-perf-'))
-  const servers: ServerProcess[] = []
+  const started: ServerProcess[] = []
   try {
     process.stderr.write('seeding 20,000 stories…\n')
     const { storyId: id } = await seedBenchDatabase(scratch.url, dataDir, { users: 1000, stories: 20_000 })
@@ -185,26 +185,12 @@ export async function run(args: string[]): Promise<void> {
       ...POOL,
       NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --perf-basic-prof`.trim(),
     }
-    const authorization = { authorization: `Bearer ${token}` }
-    const kinds = {
-      bare: { script: 'bench/bare-story-server.ts', env, path: '/stories/', headers: undefined },
-      inkwell: {
-        script: 'src/server.ts',
-        env: { ...env, ...INKWELL_DB_SCENARIO_ENV },
-        path: '/v1/stories/',
-        headers: authorization,
-      },
+    const scenario = dbScenarioServers(env, { authorization: `Bearer ${token}` })
+    const kinds: Record<string, ScenarioServer> = {
+      ...scenario,
       variant: {
-        script: 'src/server.ts',
-        env: { ...env, ...INKWELL_DB_SCENARIO_ENV, ...settingsOf(values['variant-env']) },
-        path: '/v1/stories/',
-        headers: authorization,
-      },
-      floor: {
-        script: 'bench/minimal-pipeline-server.ts',
-        env: { ...env, BENCH_AUTH: 'true' },
-        path: '/stories/',
-        headers: authorization,
+        ...scenario.inkwell,
+        env: { ...scenario.inkwell.env, ...settingsOf(values['variant-env']) },
       },
     }
     const names = values.compare.split(',')
@@ -212,11 +198,13 @@ export async function run(args: string[]): Promise<void> {
       throw new Error(
         '--compare takes two different ones of bare, inkwell, floor, variant: for example bare,inkwell',
       )
+    if (values['variant-env'] && !names.includes('variant'))
+      throw new Error('--variant-env sets the variant server: name it in --compare (inkwell,variant)')
     const profiled: Profiled[] = []
     for (const name of names) {
-      const kind = kinds[name as keyof typeof kinds]
+      const kind = kinds[name]!
       const server = await startProcess(kind.script, kind.env)
-      servers.push(server)
+      started.push(server)
       profiled.push({
         name,
         url: `${server.baseUrl}${kind.path}${id}`,
@@ -288,8 +276,8 @@ export async function run(args: string[]): Promise<void> {
       )
     }
   } finally {
-    const pids = servers.map((s) => s.pid)
-    for (const server of servers) await server.stop()
+    const pids = started.map((s) => s.pid)
+    for (const server of started) await server.stop()
     // The JIT symbol maps node wrote; kept with the data when asked to.
     if (!values.keep) for (const pid of pids) rmSync(`/tmp/perf-${pid}.map`, { force: true })
     rmSync(perfDir, { recursive: true, force: true })
