@@ -13,6 +13,8 @@ export const root = resolve(import.meta.dirname, '..')
 
 export interface LoadResult {
   requests: { average: number; total: number }
+  /** Seconds the load ran, as autocannon measured them (it rounds a duration up to whole seconds). */
+  duration: number
   latency: { average: number; p50: number; p99: number }
   non2xx: number
   errors: number
@@ -307,6 +309,7 @@ export async function loadInterleaved(
   options: { connections: number; seconds: number; slices: number },
 ): Promise<LoadResult[]> {
   const turns: LoadResult[][] = targets.map(() => [])
+  // autocannon runs whole seconds (a 0.4-s turn lasts 1 s): rates below are per second run.
   const sliceSeconds = options.seconds / options.slices
   for (let turn = 0; turn < options.slices; turn++) {
     const order = targets.map((_, i) => i)
@@ -320,12 +323,14 @@ export async function loadInterleaved(
   }
   return turns.map((results) => {
     const total = results.reduce((sum, r) => sum + r.requests.total, 0)
+    const duration = results.reduce((sum, r) => sum + r.duration, 0)
     // CPU µs summed over the turns, when every turn measured it.
     const cpuUs = results.every((r) => r.cpuUsPerRequest !== undefined)
       ? results.reduce((sum, r) => sum + r.cpuUsPerRequest! * r.requests.total, 0)
       : undefined
     return {
-      requests: { average: total / options.seconds, total },
+      requests: { average: total / duration, total },
+      duration,
       latency: {
         average: results.reduce((sum, r) => sum + r.latency.average * r.requests.total, 0) / total,
         p50: medianBy(results, (r) => r.latency.p50).latency.p50,
