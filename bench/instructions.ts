@@ -1,7 +1,12 @@
 // Instructions per request, counted by valgrind's callgrind, for the two routes the
-// throughput benches time (db.ts, cache.ts), against their bare baselines:
-//   npm run bench -- instructions [--requests 3000] [--warm 6000] [--scenario db|cache|all] [--keep DIR]
+// throughput benches time (db.ts, cache.ts), against their bare baselines (and, in the
+// db scenario, the minimal pipeline: db.ts's three servers):
+//   npm run bench -- instructions [--requests 3000] [--warm 20000] [--scenario db|cache|all]
+//                                 [--simulate] [--keep DIR]
 // --keep DIR copies each server's measured callgrind dump to DIR, for callgrind_annotate.
+// --simulate adds callgrind's cache and branch-predictor simulation and reports, per
+// request, the main thread's L1 misses and mispredicted branches: where two servers run
+// the same instructions at different speeds, this is what differs (docs/database.md, run 17).
 //
 // Why: on a small, shared machine req/s and CPU time drift by a third within minutes. The
 // count of instructions a server's main thread executes per request does not drift with
@@ -24,6 +29,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { loadOrCreateDevKey, signDevToken } from '../src/platform/auth/dev-idp.ts'
+import { dbScenarioServers, POOL } from './db.ts'
 import {
   databaseUrlOption,
   dropKeys,
@@ -63,8 +69,11 @@ interface Counted {
   outDir: string
 }
 
+/** With --simulate: L1 instruction and data (read, write) misses, mispredicted conditional and indirect branches. */
+const SIMULATED = ['I1mr', 'D1mr', 'D1mw', 'Bcm', 'Bim'] as const
+
 /** Starts `script` under callgrind with instrumentation off until the warm-up is done. */
-async function startCounted(script: string, env: Record<string, string>, baseDir: string) {
+async function startCounted(script: string, env: Record<string, string>, baseDir: string, simulate: boolean) {
   const outDir = mkdtempSync(join(baseDir, 'cg-'))
   const server = await startProcess(script, { ...QUIET_TIMERS, ...env, ...controlEnv }, [
     'valgrind',
@@ -73,6 +82,7 @@ async function startCounted(script: string, env: Record<string, string>, baseDir
     '--smc-check=all-non-file',
     '--instr-atstart=no',
     '--separate-threads=yes',
+    ...(simulate ? ['--cache-sim=yes', '--branch-sim=yes'] : []),
     `--callgrind-out-file=${join(outDir, 'cg.%p')}`,
   ])
   return { server, outDir }
@@ -81,19 +91,24 @@ async function startCounted(script: string, env: Record<string, string>, baseDir
 const control = (server: ServerProcess, ...args: string[]) =>
   execFileSync('callgrind_control', [...args, String(server.pid)], { env: controlEnv, stdio: 'ignore' })
 
-/** Instructions of the main thread and of all threads since the last dump, from a fresh dump. */
-function dump(counted: Counted, keep?: string): { main: number; all: number } {
+/**
+ * Since the last dump, from a fresh one: the instructions of all threads, and every
+ * counted event of the main thread (`Ir`, instructions; with --simulate also SIMULATED).
+ */
+function dump(counted: Counted, keep?: string): { main: Record<string, number>; all: number } {
   control(counted.server, '--dump')
-  let main = 0
+  const main: Record<string, number> = {}
   let all = 0
   for (const file of readdirSync(counted.outDir).filter((f) => /^cg\.\d+\.\d+-\d+$/.test(f))) {
     const text = readFileSync(join(counted.outDir, file), 'utf8')
     if (keep) copyFileSync(join(counted.outDir, file), join(keep, `${slug(counted.name)}.${file}`))
     rmSync(join(counted.outDir, file))
-    const total = Number(/^totals: (\d+)/m.exec(text)?.[1] ?? 0)
-    all += total
+    const events = /^events: (.+)$/m.exec(text)?.[1]?.split(' ') ?? ['Ir']
+    const totals = (/^totals: (.+)$/m.exec(text)?.[1]?.split(' ') ?? []).map(Number)
+    all += totals[0] ?? 0
     // Thread 01 is the one that started first: the event loop.
-    if (file.endsWith('-01')) main += total
+    if (file.endsWith('-01'))
+      for (const [i, event] of events.entries()) main[event] = (main[event] ?? 0) + (totals[i] ?? 0)
   }
   return { main, all }
 }
@@ -109,7 +124,8 @@ async function measure(counted: Counted, warm: number, requests: number, keep?: 
   await shoot(requests)
   control(counted.server, '--instr=off')
   const { main, all } = dump(counted, keep)
-  return { name: counted.name, main: main / requests, all: all / requests }
+  const perRequest = Object.fromEntries(Object.entries(main).map(([event, n]) => [event, n / requests]))
+  return { name: counted.name, main: perRequest.Ir ?? 0, all: all / requests, events: perRequest }
 }
 
 type Result = Awaited<ReturnType<typeof measure>>
@@ -122,6 +138,12 @@ function report(title: string, baseline: Result, others: Result[]) {
     console.log(
       `  ${baseline.name} / ${r.name}: ${((100 * baseline.main) / r.main).toFixed(1)} % (main thread)`,
     )
+  if (baseline.events.I1mr === undefined) return
+  console.log(`  simulated, main thread, per request: ${SIMULATED.join(' ')}`)
+  for (const r of [baseline, ...others])
+    console.log(
+      `  ${r.name.padEnd(40)} ${SIMULATED.map((e) => (r.events[e] ?? 0).toFixed(0).padStart(6)).join(' ')}`,
+    )
 }
 
 export async function run(args: string[]): Promise<void> {
@@ -129,9 +151,11 @@ export async function run(args: string[]): Promise<void> {
     args,
     options: {
       requests: { type: 'string', default: '3000' },
-      warm: { type: 'string', default: '6000' },
+      // After 6,000, Inkwell's JIT was still compiling: its count moved by a sixth between runs.
+      warm: { type: 'string', default: '20000' },
       scenario: { type: 'string', default: 'all' },
       keep: { type: 'string' },
+      simulate: { type: 'boolean', default: false },
       'database-url': databaseUrlOption,
       'redis-url': redisUrlOption,
     },
@@ -145,6 +169,7 @@ export async function run(args: string[]): Promise<void> {
   const warm = Number(values.warm)
   const scenario = values.scenario!
   const keep = values.keep
+  const simulate = values.simulate!
   if (keep) mkdirSync(keep, { recursive: true })
   if (!['db', 'cache', 'all'].includes(scenario)) throw new Error('--scenario is db, cache or all')
   const scratch = await scratchDatabase(values['database-url']!, 'inkwell_bench')
@@ -162,52 +187,48 @@ export async function run(args: string[]): Promise<void> {
       subject: 'bench',
       ttlSeconds: 7200,
     })
-    const env = {
-      DATABASE_URL: scratch.url,
-      DATA_DIR: dataDir,
-      DB_POOL_MAX: '16',
-      SEED_DEMO: 'false',
-      LOG_LEVEL: 'info',
-      RATE_LIMIT_IP_MAX: '1000000000',
-      RATE_LIMIT_READ_MAX: '1000000000',
-    }
+    const env = { DATABASE_URL: scratch.url, DATA_DIR: dataDir, ...POOL }
     const start = async (
       name: string,
       script: string,
-      extra: Record<string, string>,
+      settings: Record<string, string>,
       path: string,
-      auth = false,
+      headers?: Record<string, string>,
     ) => {
-      const { server, outDir } = await startCounted(script, { ...env, ...extra }, dataDir)
+      const { server, outDir } = await startCounted(script, settings, dataDir, simulate)
       servers.push(server)
-      const headers = auth ? { authorization: `Bearer ${token}` } : undefined
       return { name, url: `${server.baseUrl}${path}`, headers, server, outDir } satisfies Counted
     }
     process.stderr.write('starting servers under callgrind (slow)…\n')
     if (scenario !== 'cache') {
-      // As bench/db.ts: the cache off, a hot token, rate limiting counted in memory.
-      const counted = await Promise.all([
-        start('bare Fastify, same query and pool', 'bench/bare-story-server.ts', {}, `/stories/${id}`),
-        start(
-          'Inkwell, cache off, hot token',
-          'src/server.ts',
-          { CACHE_ENABLED: 'false' },
-          `/v1/stories/${id}`,
-          true,
+      // bench/db.ts's three servers with its settings: the cache off, a hot token, rate
+      // limiting counted in memory.
+      const scenarioServers = dbScenarioServers(env, { authorization: `Bearer ${token}` })
+      const counted = await Promise.all(
+        Object.values(scenarioServers).map((s) =>
+          start(s.name, s.script, s.env, `${s.path}${id}`, s.headers),
         ),
-      ])
-      const [bare, inkwell] = await Promise.all(counted.map((c) => measure(c, warm, requests, keep)))
-      report('GET /v1/stories/:id from PostgreSQL (db)', bare!, [inkwell!])
+      )
+      const [bare, inkwell, floor] = await Promise.all(counted.map((c) => measure(c, warm, requests, keep)))
+      report('GET /v1/stories/:id from PostgreSQL (db)', bare!, [inkwell!, floor!])
       await stopAll()
     }
     if (scenario !== 'db') {
       // As bench/cache.ts: anonymous, the story in the local cache, Redis behind it.
-      const redis = { REDIS_URL: values['redis-url']!, REDIS_KEY_PREFIX: redisPrefix }
+      const cacheEnv = {
+        ...env,
+        SEED_DEMO: 'false',
+        LOG_LEVEL: 'info',
+        RATE_LIMIT_IP_MAX: '1000000000',
+        RATE_LIMIT_READ_MAX: '1000000000',
+        REDIS_URL: values['redis-url']!,
+        REDIS_KEY_PREFIX: redisPrefix,
+      }
       const path = `/v1/stories/${id}`
       const cached = await start(
         'Inkwell cached',
         'src/server.ts',
-        { ...redis, CACHE_ENABLED: 'true', RATE_LIMIT_ENABLED: 'false' },
+        { ...cacheEnv, CACHE_ENABLED: 'true', RATE_LIMIT_ENABLED: 'false' },
         path,
       )
       writeFileSync(join(dataDir, 'story.json'), await (await fetch(cached.url)).text())
@@ -221,7 +242,7 @@ export async function run(args: string[]): Promise<void> {
         start(
           'Inkwell cached, rate-limited',
           'src/server.ts',
-          { ...redis, CACHE_ENABLED: 'true', RATE_LIMIT_ENABLED: 'true' },
+          { ...cacheEnv, CACHE_ENABLED: 'true', RATE_LIMIT_ENABLED: 'true' },
           path,
         ),
       ])

@@ -7,7 +7,8 @@
 // bench/minimal-pipeline-server.ts) and variant (Inkwell with --variant-env's settings on
 // top of the scenario's: `--compare inkwell,variant --variant-env RATE_LIMIT_ENABLED=false`
 // is what rate limiting costs). --call-graph records call chains too and adds CPU per
-// request by stage (perf-stages.ts).
+// request by stage (perf-stages.ts), and by function under the first stage (the hooks up
+// to the handler, nested: each hook calls the next).
 //
 // One run's total moves by a few per cent: two identical Inkwell servers measured 2.1 %
 // apart, and rate limiting's cost came out at 9.3, 7.7 and 2.2 µs in three runs. Repeat a
@@ -267,6 +268,14 @@ export async function run(args: string[]): Promise<void> {
       })
       const [tb, tk] = [us(bg.total, b), us(kg.total, k)]
       console.log(`${'all samples'.padEnd(48)} ${f(tb)} ${f(tk)} ${f(tk - tb)}`)
+      console.log(`\nUnder "${STAGES[0]!.name}", by function (µs; nested: each hook calls the next):`)
+      const names = new Set([...bg.underFirst.keys(), ...kg.underFirst.keys()])
+      const most = (name: string) =>
+        Math.max(us(bg.underFirst.get(name) ?? 0, b), us(kg.underFirst.get(name) ?? 0, k))
+      for (const name of [...names].sort((x, y) => most(y) - most(x)).slice(0, Number(values.top))) {
+        const [ub, uk] = [us(bg.underFirst.get(name) ?? 0, b), us(kg.underFirst.get(name) ?? 0, k)]
+        console.log(`${f(ub)} ${f(uk)} ${f(uk - ub)}  ${name.slice(0, 110)}`)
+      }
     }
     if (values.keep) {
       mkdirSync(values.keep, { recursive: true })
